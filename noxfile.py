@@ -1,0 +1,53 @@
+"""Development sessions: ``nox -s tests``, ``interop``, ``fuzz``, ``lint``, ``typecheck``,
+``bench``."""
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The default suite: unit, property (fast profile) and interop tests."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def interop(session: nox.Session) -> None:
+    """Only the tests that run libzmq (through pyzmq) against zmtp."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "interop", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Property tests and fuzzers with the long hypothesis profile."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "tests/fuzz",
+        *session.posargs,
+        env={"HYPOTHESIS_PROFILE": "long"},
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    session.install("-e", ".[test]", "mypy")
+    session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """zmtp and pyzmq side by side: throughput and latency, with ratios."""
+    session.install("-e", ".[test]")
+    session.run("python", "interop/bench.py", *session.posargs)

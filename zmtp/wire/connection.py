@@ -1,0 +1,633 @@
+"""The sans-IO ZMTP connection: one peer, bytes in, events out.
+
+Theory of operation
+-------------------
+A :class:`Connection` is the whole protocol for one peer, with no sockets, clocks or
+threads. Whoever owns the transport does three things in a loop::
+
+    conn = Connection(SocketType.DEALER)
+    transport.write(conn.data_to_send())          # our greeting, queued at creation
+    while True:
+        conn.receive_data(transport.read())       # b"" when the peer closed
+        for event in conn.events():               # raises once the peer broke a rule
+            ...
+        transport.write(conn.data_to_send())      # handshake replies, PONGs, ERROR
+
+and turns outgoing traffic into bytes with :meth:`Connection.send_message`,
+:meth:`~Connection.send_subscribe` and friends, which return the bytes to write.
+
+The connection moves through these states (RFC 23 "Overall Behavior")::
+
+    GREETING ──peer greeting ok──► HANDSHAKE ──mechanism complete──► TRAFFIC
+        │                              │                               │
+        └──────── violation ───────────┴──────────────┬────────────────┘
+                                                      ▼
+                      FAILED (error raised by events()/next_event())
+    any state ──receive_data(b"")──► CLOSED (ConnectionClosed event)
+
+:data:`_ACCEPTS` below is the table of what each state accepts from the peer.
+
+Errors
+------
+A peer's violation never escapes :meth:`receive_data`. The events that arrived before
+it are delivered first; then :meth:`events` (or :meth:`next_event`) raises the
+:class:`~zmtp.errors.ProtocolError` — a :class:`~zmtp.errors.HandshakeError` before
+traffic — and the connection stays FAILED. If the peer can still read commands (the
+handshake had started) an ERROR command with the reason is left in
+:meth:`data_to_send`: flush it, then close the transport. Nothing else ever escapes;
+any other exception is a bug in zmtp.
+
+Misuse by the caller (sending before the handshake completed, a PING to a ZMTP 3.0
+peer) raises :class:`~zmtp.errors.InvalidState` at the call.
+
+Versions
+--------
+We announce ZMTP 3.1. Against a 3.0 peer we speak 3.0 (RFC 37 "Version
+Negotiation"): subscriptions travel as messages whose first octet is 1 or 0 rather
+than SUBSCRIBE/CANCEL commands, and we send no PING/PONG. Both subscription forms are
+accepted whatever the version, and a PING from a 3.0 peer is reported (it proves the
+peer alive) but not answered.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+
+from zmtp.constants import SocketType, compatible
+from zmtp.errors import (
+    AuthenticationFailed,
+    HandshakeError,
+    InvalidState,
+    PeerError,
+    ProtocolError,
+)
+from zmtp.wire import commands as cmd
+from zmtp.wire.commands import Metadata, encode_metadata, parse_command
+from zmtp.wire.events import (
+    Cancel,
+    ConnectionClosed,
+    Event,
+    GreetingReceived,
+    HandshakeComplete,
+    Message,
+    Ping,
+    Pong,
+    Subscribe,
+    UnknownCommand,
+)
+from zmtp.wire.frames import (
+    COMMAND,
+    MORE,
+    Buffer,
+    FrameDecoder,
+    encode_command_frame,
+    encode_message,
+    encode_message_into,
+)
+from zmtp.wire.greeting import Greeting, GreetingParser, encode_greeting
+from zmtp.wire.mechanisms.base import (
+    AuthDecision,
+    Authenticator,
+    AuthRequest,
+    Mechanism,
+    coerce_decision,
+)
+from zmtp.wire.mechanisms.null import NullMechanism
+
+__all__ = ["NEED_DATA", "Connection", "ConnectionState"]
+
+
+class ConnectionState(enum.Enum):
+    GREETING = "greeting"  # RFC 23 "The Greeting"
+    HANDSHAKE = "handshake"  # the mechanism's commands, ending with metadata
+    TRAFFIC = "traffic"  # messages and commands
+    CLOSED = "closed"  # the peer closed its side
+    FAILED = "failed"  # a rule was broken; the error is raised by events()
+
+
+class _NeedData:
+    """Sentinel returned by :meth:`Connection.next_event` when no event is pending."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA = _NeedData()
+
+_S = ConnectionState
+#: What each state accepts from the peer (for error messages and the docs).
+_ACCEPTS: dict[ConnectionState, str] = {
+    _S.GREETING: "the 64-octet greeting",
+    _S.HANDSHAKE: "the security mechanism's commands",
+    _S.TRAFFIC: "messages and commands",
+    _S.CLOSED: "nothing (the peer closed the connection)",
+    _S.FAILED: "nothing (the connection failed)",
+}
+
+#: ZMTP 3.1, the version we announce.
+ZMTP_31 = (3, 1)
+ZMTP_30 = (3, 0)
+#: Largest command accepted during the handshake (metadata, credentials, CURVE boxes).
+HANDSHAKE_COMMAND_LIMIT = 64 * 1024
+#: The types that send their Identity property (as libzmq does).
+_SENDS_IDENTITY = frozenset({SocketType.REQ, SocketType.DEALER, SocketType.ROUTER})
+_PUBLISHERS = frozenset({SocketType.PUB, SocketType.XPUB})
+
+
+class Connection:
+    """The protocol state machine for one ZMTP peer.
+
+    Parameters:
+        socket_type: our socket type, announced in the ``Socket-Type`` property.
+        mechanism: a security mechanism instance (default: NULL as a client).
+        routing_id: our ``Identity`` property (sent for REQ, DEALER and ROUTER).
+        properties: extra metadata, typically application ``X-`` properties.
+        maxmsgsize: the largest message accepted, counting every frame (-1: no limit).
+        max_frames: the most frames one message may have (None: no limit).
+        authenticator: decides on a server-side mechanism's :class:`AuthRequest`;
+            return a decision or a bool at once, or None and call
+            :meth:`resolve_auth` later. Without one, a PLAIN server refuses every
+            client (as libzmq does when no ZAP handler is installed).
+        check_socket_type: refuse peers that RFC 37's table forbids (default True).
+        version: the ZMTP version we announce, (3, 1) or (3, 0).
+    """
+
+    def __init__(
+        self,
+        socket_type: SocketType | int | str,
+        *,
+        mechanism: Mechanism | None = None,
+        routing_id: bytes = b"",
+        properties: Mapping[str, bytes] | None = None,
+        maxmsgsize: int = -1,
+        max_frames: int | None = None,
+        authenticator: Authenticator | None = None,
+        check_socket_type: bool = True,
+        version: tuple[int, int] = ZMTP_31,
+    ) -> None:
+        if version not in (ZMTP_30, ZMTP_31):
+            raise ValueError(f"zmtp speaks ZMTP 3.0 or 3.1, not {version}")
+        self.socket_type = SocketType.coerce(socket_type)
+        self.mechanism = mechanism if mechanism is not None else NullMechanism()
+        self.routing_id = bytes(routing_id)
+        self.maxmsgsize = maxmsgsize
+        self.check_socket_type = check_socket_type
+        self.local_version = version
+        self._authenticator = authenticator
+
+        self.state = ConnectionState.GREETING
+        #: The peer's greeting, once received.
+        self.peer_greeting: Greeting | None = None
+        #: The negotiated version: ours, or the peer's if it is lower (RFC 37).
+        self.version: tuple[int, int] | None = None
+        self.peer_socket_type: SocketType | None = None
+        self.peer_routing_id = b""
+        self.peer_properties: Metadata = Metadata()
+        #: The error that failed the connection, if any.
+        self.error: ProtocolError | None = None
+
+        self._greeting = GreetingParser()
+        self._decoder = FrameDecoder(
+            maxmsgsize=maxmsgsize,
+            max_frames=max_frames,
+            max_command_size=HANDSHAKE_COMMAND_LIMIT,
+        )
+        self._events: list[Event] = []
+        self._ev_pos = 0
+        self._out: list[bytes] = []
+        self._auth_pending = False
+        self._transform = self.mechanism.transforms_traffic
+        # Message assembly for transforming mechanisms (CURVE), whose frames arrive
+        # one by one inside commands.
+        self._partial: list[bytes] = []
+        self._partial_size = 0
+        # Our socket receives subscriptions (PUB/XPUB) and so must read ZMTP 3.0
+        # subscription messages.
+        self._reads_subscriptions = self.socket_type in _PUBLISHERS
+
+        props: list[tuple[str, bytes]] = [("Socket-Type", self.socket_type.wire_name)]
+        if self.socket_type in _SENDS_IDENTITY:
+            props.append(("Identity", self.routing_id))
+        for name, value in (properties or {}).items():
+            if name.lower() in ("socket-type", "identity"):
+                raise ValueError(f"property {name!r} is set by zmtp itself")
+            props.append((name, value))
+        self.mechanism.bind(encode_metadata(props), self._validate_peer)
+        self._out.append(
+            encode_greeting(self.mechanism.name, self.mechanism.greeting_as_server, version)
+        )
+
+    # ---------------------------------------------------------------------------------
+    # Input
+
+    def receive_data(self, data: Buffer) -> None:
+        """Feed octets received from the peer; ``b""`` means the peer closed.
+
+        Never raises for anything the peer sent: see the module docstring.
+        """
+        state = self.state
+        if state is _S.FAILED:
+            return
+        if state is _S.CLOSED:
+            if data:
+                raise InvalidState("receive_data() after the peer closed the connection")
+            return
+        if not data:
+            self._on_eof()
+            return
+        try:
+            if state is _S.GREETING:
+                n = self._greeting.feed(data)
+                if self._greeting.greeting is None:
+                    return
+                self._on_greeting(self._greeting.greeting)
+                data = data[n:]
+                if self.state is _S.FAILED:
+                    return
+            self._decoder.feed(data)
+            self._drain()
+        except ProtocolError as exc:
+            self._fail(exc)
+
+    def body_buffer(self) -> memoryview | None:
+        """Where to ``recv_into`` the rest of a large body being received, if any.
+
+        Call :meth:`body_received` with the count written. Saves a copy of large
+        frames; using it is optional.
+        """
+        if self.state is not _S.TRAFFIC or self._transform:
+            return None
+        return self._decoder.body_buffer()
+
+    def body_received(self, n: int) -> None:
+        """Record ``n`` octets written into :meth:`body_buffer` and parse on."""
+        self._decoder.body_written(n)
+        try:
+            self._drain()
+        except ProtocolError as exc:
+            self._fail(exc)
+
+    def next_event(self) -> Event | _NeedData:
+        """The next event, or :data:`NEED_DATA`. Raises the connection's error once
+        every event before it has been returned."""
+        events = self._events
+        if self._ev_pos < len(events):
+            ev = events[self._ev_pos]
+            self._ev_pos += 1
+            if self._ev_pos == len(events):
+                self._events = []
+                self._ev_pos = 0
+            return ev
+        if self.error is not None:
+            raise self.error
+        return NEED_DATA
+
+    def events(self) -> list[Event]:
+        """Every pending event, in order. Raises the connection's error when no event
+        is pending and the connection failed (so call it until it returns ``[]``, or
+        once per ``receive_data`` and again before giving up on the peer)."""
+        events = self._events
+        if events:
+            if self._ev_pos:
+                events = events[self._ev_pos :]
+            self._events = []
+            self._ev_pos = 0
+            return events
+        if self.error is not None:
+            raise self.error
+        return events
+
+    def data_to_send(self) -> bytes:
+        """Octets the protocol itself wants sent (greeting, handshake, PONG, ERROR)."""
+        if not self._out:
+            return b""
+        out = b"".join(self._out)
+        self._out = []
+        return out
+
+    # ---------------------------------------------------------------------------------
+    # Output (traffic)
+
+    def send_message(self, frames: Sequence[Buffer]) -> bytes:
+        """The wire bytes of one message."""
+        self._require_traffic("send a message")
+        if self._transform:
+            return b"".join(self._wrap_message(frames))
+        return encode_message(frames)
+
+    def send_messages(self, messages: Iterable[Sequence[Buffer]], out: list[Buffer]) -> None:
+        """Append the wire form of several messages to ``out`` for a gathering write.
+
+        Small frames are appended as separate small buffers, large bodies uncopied;
+        join runs of small buffers before writing (see :mod:`zmtp.wire.frames`).
+        """
+        self._require_traffic("send messages")
+        if self._transform:
+            for frames in messages:
+                out.extend(self._wrap_message(frames))
+            return
+        for frames in messages:
+            encode_message_into(frames, out)
+
+    def send_subscribe(self, topic: bytes) -> bytes:
+        """Subscribe the peer's publisher to ``topic``, in the form the version wants."""
+        self._require_traffic("subscribe")
+        if self.version == ZMTP_30:
+            return self.send_message([b"\x01" + bytes(topic)])
+        return self._command(cmd.encode_subscribe(bytes(topic)))
+
+    def send_cancel(self, topic: bytes) -> bytes:
+        """Cancel one subscription to ``topic``."""
+        self._require_traffic("cancel a subscription")
+        if self.version == ZMTP_30:
+            return self.send_message([b"\x00" + bytes(topic)])
+        return self._command(cmd.encode_cancel(bytes(topic)))
+
+    def send_ping(self, ttl: int = 0, context: bytes = b"") -> bytes:
+        """A PING (RFC 37). ``ttl`` is in tenths of a second."""
+        self._require_traffic("send PING")
+        self._require_31("PING")
+        return self._command(cmd.encode_ping(ttl, context))
+
+    def send_pong(self, context: bytes = b"") -> bytes:
+        """A PONG echoing ``context``."""
+        self._require_traffic("send PONG")
+        self._require_31("PONG")
+        return self._command(cmd.encode_pong(context))
+
+    def send_command(self, name: bytes, data: bytes = b"") -> bytes:
+        """Any command, as is: for tools that test peers with unusual traffic."""
+        self._require_traffic("send a command")
+        return self._command(encode_command_frame(name, data))
+
+    def send_error(self, reason: str) -> bytes:
+        """An ERROR command (RFC 23 Error Handling); close the transport after it."""
+        if self.state is _S.GREETING:
+            raise InvalidState("cannot send ERROR before the peer's greeting arrived")
+        return cmd.encode_error(reason)
+
+    def resolve_auth(self, decision: AuthDecision | bool) -> None:
+        """Answer the pending :class:`AuthRequest` event (for asynchronous ZAP)."""
+        if not self._auth_pending:
+            raise InvalidState("no authentication request is pending on this connection")
+        self._auth_pending = False
+        try:
+            self._out += self.mechanism.resolve_auth(coerce_decision(decision))
+            self._after_mechanism()
+        except ProtocolError as exc:
+            self._fail(exc)
+
+    # ---------------------------------------------------------------------------------
+    # Internals
+
+    def _require_traffic(self, what: str) -> None:
+        if self.state is not _S.TRAFFIC:
+            raise InvalidState(
+                f"cannot {what} in state {self.state.value}: the handshake must complete "
+                "first (RFC 23 Overall Behavior)"
+            )
+
+    def _require_31(self, what: str) -> None:
+        if self.version == ZMTP_30:
+            raise InvalidState(f"{what} needs ZMTP 3.1; this connection speaks ZMTP 3.0")
+
+    def _command(self, frame: bytes) -> bytes:
+        """A command frame as it goes on the wire (wrapped by CURVE)."""
+        if not self._transform:
+            return frame
+        # Re-frame the command's body through the mechanism.
+        body = frame[2:] if not frame[0] & 0x02 else frame[9:]
+        return self.mechanism.encode_frame(COMMAND, body)
+
+    def _wrap_message(self, frames: Sequence[Buffer]) -> list[bytes]:
+        last = len(frames) - 1
+        if last < 0:
+            raise ValueError("a message has at least one frame (RFC 23 Framing)")
+        enc = self.mechanism.encode_frame
+        return [enc(MORE if i < last else 0, bytes(f)) for i, f in enumerate(frames)]
+
+    def _fail(self, exc: ProtocolError) -> None:
+        before = self.state
+        self.state = _S.FAILED
+        self.error = exc
+        # "The error is the reply": a peer in the handshake learns why (RFC 23 Error
+        # Handling). A PeerError means the peer already said why; stay quiet.
+        if (
+            before is _S.HANDSHAKE
+            and isinstance(exc, HandshakeError)
+            and not isinstance(exc, PeerError)
+        ):
+            reason = exc.reason
+            if isinstance(exc, AuthenticationFailed) and exc.status_code:
+                reason = exc.status_code  # a ZAP refusal travels as its status code
+            self._out.append(cmd.encode_error(reason))
+
+    def _on_eof(self) -> None:
+        state = self.state
+        if state is _S.TRAFFIC:
+            mid = self._decoder.mid_message or bool(self._partial)
+            reason = "peer closed in the middle of a message" if mid else ""
+            clean = not mid
+        elif state is _S.GREETING:
+            clean = False
+            reason = "peer closed during the greeting"
+        else:
+            clean = False
+            reason = "peer closed during the security handshake"
+        self.state = _S.CLOSED
+        self._events.append(ConnectionClosed(clean, reason))
+
+    def _on_greeting(self, greeting: Greeting) -> None:
+        self.peer_greeting = greeting
+        self._events.append(GreetingReceived(greeting))
+        ours = self.mechanism.name
+        if greeting.mechanism != ours:
+            # RFC 23: a mechanism mismatch closes the connection. The peer expects
+            # another handshake, so no ERROR command is sent.
+            exc = HandshakeError(
+                f"security mechanism mismatch: we use {ours.decode()}, the peer "
+                f"{greeting.mechanism.decode()}",
+                rfc=23,
+                section="Authentication and Confidentiality",
+            )
+            self.state = _S.FAILED
+            self.error = exc
+            return
+        peer_version = (greeting.major, greeting.minor)
+        self.version = min(self.local_version, peer_version)
+        self.state = _S.HANDSHAKE
+        self.mechanism.check_greeting(greeting)
+        self._out += self.mechanism.start()
+        self._after_mechanism()
+
+    def _after_mechanism(self) -> None:
+        mech = self.mechanism
+        if mech.auth_request is not None and not self._auth_pending:
+            self._ask_authenticator(mech.auth_request)
+        if mech.complete and self.state is _S.HANDSHAKE:
+            self._complete_handshake()
+
+    def _ask_authenticator(self, request: AuthRequest) -> None:
+        if self._authenticator is None:
+            # Refuse rather than admit: libzmq's PLAIN and CURVE servers likewise
+            # fail every handshake when no ZAP handler is installed.
+            decision: AuthDecision | bool | None = AuthDecision(
+                False, "500", "no authenticator is configured on this server"
+            )
+        else:
+            decision = self._authenticator(request)
+        if decision is None:
+            self._auth_pending = True
+            self._events.append(request)
+            return
+        self._out += self.mechanism.resolve_auth(coerce_decision(decision))
+        if self.mechanism.complete and self.state is _S.HANDSHAKE:
+            self._complete_handshake()
+
+    def _validate_peer(self, meta: Metadata) -> None:
+        """Check the peer's metadata (called by the mechanism before admitting it)."""
+        raw = meta.get("Socket-Type")
+        if raw is None:
+            if not self.check_socket_type:
+                return
+            raise HandshakeError(
+                "peer metadata has no Socket-Type property",
+                rfc=23,
+                section="The Socket-Type Property",
+            )
+        peer_type = SocketType.from_wire(raw)
+        if peer_type is None:
+            raise HandshakeError(
+                f"peer announced unknown socket type {raw!r}",
+                rfc=23,
+                section="The Socket-Type Property",
+            )
+        if self.check_socket_type and not compatible(self.socket_type, peer_type):
+            raise HandshakeError(
+                f"socket type {self.socket_type.name} cannot talk to {peer_type.name}",
+                rfc=23,
+                section="The Socket-Type Property",
+            )
+
+    def _complete_handshake(self) -> None:
+        mech = self.mechanism
+        meta = mech.peer_metadata or Metadata()
+        raw_type = meta.get("Socket-Type")
+        self.peer_socket_type = SocketType.from_wire(raw_type) if raw_type else None
+        self.peer_routing_id = meta.get("Identity", b"")
+        self.peer_properties = meta
+        self.state = _S.TRAFFIC
+        # After the handshake only traffic commands (and CURVE boxes) arrive; the
+        # latter carry whole data frames, so their bound follows maxmsgsize.
+        if self._transform:
+            limit = self.maxmsgsize + 1024 if self.maxmsgsize >= 0 else -1
+        else:
+            limit = self.maxmsgsize if self.maxmsgsize >= 0 else -1
+        self._decoder.max_command_size = max(limit, -1)
+        assert self.version is not None
+        self._events.append(
+            HandshakeComplete(
+                socket_type=self.peer_socket_type or self.socket_type,
+                routing_id=self.peer_routing_id,
+                properties=meta,
+                version=self.version,
+                mechanism=mech.name,
+                user_id=mech.user_id,
+                auth_metadata=Metadata(mech.auth_metadata),
+            )
+        )
+
+    def _drain(self) -> None:
+        """Turn every complete frame the decoder holds into events."""
+        items = self._decoder.read()
+        if not items:
+            return
+        events = self._events
+        i = 0
+        n = len(items)
+        # Handshake: only commands, until the mechanism completes.
+        while i < n and self.state is _S.HANDSHAKE:
+            item = items[i]
+            i += 1
+            if type(item) is list:
+                raise HandshakeError(
+                    "peer sent a message before the handshake completed",
+                    rfc=23,
+                    section="Overall Behavior",
+                )
+            name, data = parse_command(item.body)  # type: ignore[union-attr]
+            self._out += self.mechanism.on_command(name, data)
+            self._after_mechanism()
+        if i == n or self.state is not _S.TRAFFIC:
+            return
+        if self._transform:
+            for item in items[i:]:
+                self._on_wrapped(item)
+            return
+        subs = self._reads_subscriptions
+        for item in items[i:] if i else items:
+            if type(item) is list:
+                if subs and len(item) == 1 and item[0][:1] in (b"\x01", b"\x00"):
+                    body = item[0]
+                    events.append(Subscribe(body[1:]) if body[0] == 1 else Cancel(body[1:]))
+                else:
+                    events.append(Message(item))
+            else:
+                self._on_command(item.body)  # type: ignore[union-attr]
+
+    def _on_command(self, body: bytes) -> None:
+        name, data = parse_command(body)
+        if name == cmd.PING:
+            ttl, context = cmd.parse_ping(data)
+            self._events.append(Ping(ttl, context))
+            if self.version != ZMTP_30:
+                self._out.append(self._command(cmd.encode_pong(context)))
+        elif name == cmd.PONG:
+            self._events.append(Pong(cmd.parse_pong(data)))
+        elif name == cmd.SUBSCRIBE:
+            self._events.append(Subscribe(data))
+        elif name == cmd.CANCEL:
+            self._events.append(Cancel(data))
+        elif name == cmd.ERROR:
+            reason = cmd.parse_error(data)
+            raise PeerError(f"peer sent ERROR: {reason!r}", rfc=23, section="Error Handling")
+        else:
+            self._events.append(UnknownCommand(name, data))
+
+    def _on_wrapped(self, item: object) -> None:
+        """One frame under a transforming mechanism: every frame arrives as a command."""
+        if type(item) is list:
+            raise ProtocolError(
+                f"{self.mechanism.name.decode()} traffic must arrive in command frames, "
+                "got a plain message frame",
+                rfc=26,
+            )
+        flags, body = self.mechanism.decode_frame(item.body)  # type: ignore[attr-defined]
+        if flags & COMMAND:
+            self._on_command(body)
+            return
+        size = self._partial_size + len(body)
+        if 0 <= self.maxmsgsize < size:
+            raise ProtocolError(
+                f"message of at least {size} octets exceeds maxmsgsize {self.maxmsgsize}",
+                rfc=23,
+                section="Framing",
+            )
+        self._partial.append(body)
+        self._partial_size = size
+        if not flags & MORE:
+            frames = self._partial
+            self._partial = []
+            self._partial_size = 0
+            if (
+                self._reads_subscriptions
+                and len(frames) == 1
+                and frames[0][:1] in (b"\x01", b"\x00")
+            ):
+                topic = frames[0][1:]
+                self._events.append(Subscribe(topic) if frames[0][0] == 1 else Cancel(topic))
+            else:
+                self._events.append(Message(frames))

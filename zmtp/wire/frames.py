@@ -1,0 +1,401 @@
+"""ZMTP frames (RFC 23 "Framing"): the codec below messages and commands.
+
+After the greeting everything on the wire is a frame::
+
+    short frame:  +-------+------+-------------------+
+                  | flags | size | body (size octets)|      size: 1 octet, 0..255
+                  +-------+------+-------------------+
+    long frame:   +-------+------------------+-------+
+                  | flags | size (8, network)| body  |      size: 0..2^63-1
+                  +-------+------------------+-------+
+
+    flags:  bit 0 MORE     more frames of this message follow (never on a command)
+            bit 1 LONG     the size field is 8 octets
+            bit 2 COMMAND  the frame is a command, not message data
+            bits 3-7       reserved, MUST be zero
+
+The :class:`FrameDecoder` takes the byte stream in chunks of any size and returns
+complete messages (lists of frame bodies) and command frames. It is built for three
+promises:
+
+* **limits before buffering**: a size read from the wire is a claim. It is checked
+  against ``maxmsgsize`` (counting every frame of a multipart message) before a single
+  body octet is stored, so what the decoder retains never exceeds ``maxmsgsize`` plus
+  a 9-octet header, whatever the peer sends;
+* **linear work**: incoming chunks are kept in a list until the current frame is
+  complete and joined once, so a peer dribbling a frame octet by octet costs O(n);
+* **no needless copies**: a body of ``LARGE_BODY`` octets or more is assembled in a
+  buffer of its own size, which the transport may fill directly with ``recv_into``
+  (:meth:`FrameDecoder.body_buffer`).
+
+Encoding is a set of functions that write the short form for bodies up to 255 octets
+and the long form above, and can emit a message either as one ``bytes`` or as a list
+of buffers for a gathering write.
+
+This file never touches a socket.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+
+from zmtp.errors import ProtocolError
+
+__all__ = [
+    "COMMAND",
+    "LARGE_BODY",
+    "LONG",
+    "MORE",
+    "RESERVED_BITS",
+    "CommandFrame",
+    "FrameDecoder",
+    "encode_command_frame",
+    "encode_frame",
+    "encode_message",
+    "encode_message_into",
+]
+
+# Flag bits, RFC 23 "Framing".
+MORE = 0x01
+LONG = 0x02
+COMMAND = 0x04
+RESERVED_BITS = 0xF8
+
+#: Bodies this large (and larger) are assembled in a buffer of their own.
+LARGE_BODY = 64 * 1024
+#: Bodies this large are written as their own buffer in a gathering write rather than
+#: copied into the batch buffer.
+GATHER_BODY = 16 * 1024
+
+#: RFC 23: a long size is 0..2^63-1.
+_MAX_LONG = (1 << 63) - 1
+
+_pack_long = struct.Struct(">BQ").pack
+_unpack_long = struct.Struct(">Q").unpack_from
+
+# Precomputed short headers: _SHORT[flags][size] == bytes((flags, size)).
+_SHORT: dict[int, tuple[bytes, ...]] = {
+    flags: tuple(bytes((flags, n)) for n in range(256)) for flags in (0, MORE, COMMAND)
+}
+_SHORT_LAST = _SHORT[0]
+_SHORT_MORE = _SHORT[MORE]
+
+Buffer = bytes | bytearray | memoryview
+
+
+class CommandFrame:
+    """A command frame as it came off the wire: its body, not yet parsed."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"CommandFrame({self.body!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CommandFrame) and other.body == self.body
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+#: What the decoder yields: a complete message (list of frame bodies) or a command.
+Decoded = list[bytes] | CommandFrame
+
+
+# ---------------------------------------------------------------------------------------
+# Encoding
+
+
+def frame_header(size: int, flags: int) -> bytes:
+    """The flags and size octets of a frame carrying ``size`` body octets."""
+    if size < 256:
+        return bytes((flags, size))
+    return _pack_long(flags | LONG, size)
+
+
+def encode_frame(body: Buffer, *, more: bool = False, command: bool = False) -> bytes:
+    """One frame (header and body) as bytes."""
+    flags = (MORE if more else 0) | (COMMAND if command else 0)
+    if more and command:
+        raise ValueError("a command frame cannot have the MORE flag (RFC 23 Framing)")
+    return frame_header(len(body), flags) + bytes(body)
+
+
+def encode_command_frame(name: bytes, data: Buffer = b"") -> bytes:
+    """A command frame: a one-octet name length, the name, then the command data
+    (RFC 23 "Commands"; the ABNF and libzmq agree on the length prefix)."""
+    if not 0 < len(name) < 256:
+        raise ValueError(f"command name must be 1..255 octets, got {len(name)}")
+    body = bytes((len(name),)) + name + bytes(data)
+    return frame_header(len(body), COMMAND) + body
+
+
+def encode_message(frames: Sequence[Buffer]) -> bytes:
+    """A whole message as one ``bytes`` (MORE on every frame but the last)."""
+    out: list[Buffer] = []
+    encode_message_into(frames, out, gather=False)
+    return b"".join(out)
+
+
+def encode_message_into(
+    frames: Sequence[Buffer], out: list[Buffer], *, gather: bool = True
+) -> None:
+    """Append the wire form of a message to ``out``.
+
+    With ``gather`` true, bodies of ``GATHER_BODY`` octets or more are appended as
+    their own buffer (no copy), ready for a ``sendmsg``-style gathering write; small
+    frames are appended header and body separately and are meant to be joined by the
+    caller. An empty ``frames`` is refused: ZMTP has no zero-frame message.
+    """
+    n = len(frames)
+    if n == 0:
+        raise ValueError("a message has at least one frame (RFC 23 Framing)")
+    last = n - 1
+    for i, body in enumerate(frames):
+        size = len(body)
+        if size < 256:
+            out.append((_SHORT_MORE if i < last else _SHORT_LAST)[size])
+        else:
+            out.append(_pack_long((MORE if i < last else 0) | LONG, size))
+        if size:
+            out.append(body)
+
+
+# ---------------------------------------------------------------------------------------
+# Decoding
+
+
+class FrameDecoder:
+    """Incremental frame decoder: chunks in, complete messages and commands out.
+
+    Usage::
+
+        dec = FrameDecoder(maxmsgsize=1 << 20)
+        dec.feed(chunk)
+        for item in dec.read():
+            if type(item) is list:     # a message: list of frame bodies (bytes)
+                ...
+            else:                      # a CommandFrame
+                ...
+
+    ``read`` raises :class:`ProtocolError` on a reserved flag bit, a command frame with
+    MORE, or a size beyond ``maxmsgsize``; after that the decoder is unusable (the
+    connection must be closed).
+
+    Command frames may arrive between the frames of a multipart message (a peer that
+    heartbeats mid-message); they are returned in order and the message keeps growing.
+    """
+
+    def __init__(
+        self,
+        maxmsgsize: int = -1,
+        max_frames: int | None = None,
+        max_command_size: int = -1,
+    ):
+        #: -1 means no limit, as in libzmq.
+        self.maxmsgsize = maxmsgsize
+        self.max_frames = max_frames
+        #: Largest command body accepted (-1: no limit). The connection tightens this
+        #: during the handshake, when only small mechanism commands are legal.
+        self.max_command_size = max_command_size
+        self._chunks: list[bytes] = []
+        self._have = 0  # octets held in _chunks
+        self._need = 2  # octets needed before parsing can progress
+        self._partial: list[bytes] = []  # frames of an unfinished multipart message
+        self._partial_size = 0
+        # A large body being assembled in place.
+        self._big: bytearray | None = None
+        self._big_filled = 0
+        self._big_flags = 0
+        self._broken = False
+
+    # -- input ------------------------------------------------------------------------
+
+    def feed(self, data: Buffer) -> None:
+        """Add received octets (any chunk size, including empty)."""
+        if not data:
+            return
+        if self._big is not None:
+            data = self._fill_big(data)
+            if not data:
+                return
+        if type(data) is not bytes:
+            data = bytes(data)
+        self._chunks.append(data)
+        self._have += len(data)
+
+    def body_buffer(self) -> memoryview | None:
+        """While a large body is being assembled, the unfilled part of its buffer.
+
+        A transport may ``recv_into`` this view and then call :meth:`body_written`,
+        saving a copy. Returns None when no large body is pending.
+        """
+        if self._big is None:
+            return None
+        return memoryview(self._big)[self._big_filled :]
+
+    def body_written(self, n: int) -> None:
+        """Record that ``n`` octets were written into :meth:`body_buffer`."""
+        assert self._big is not None and 0 <= n <= len(self._big) - self._big_filled
+        self._big_filled += n
+
+    def _fill_big(self, data: Buffer) -> Buffer:
+        big = self._big
+        assert big is not None
+        room = len(big) - self._big_filled
+        take = min(room, len(data))
+        big[self._big_filled : self._big_filled + take] = data[:take]
+        self._big_filled += take
+        return data[take:]
+
+    @property
+    def buffered(self) -> int:
+        """Octets retained: unparsed input, an assembling body, unfinished message frames."""
+        big = len(self._big) if self._big is not None else 0
+        return self._have + big + self._partial_size
+
+    @property
+    def mid_message(self) -> bool:
+        """True when part of a message or frame has been received but not all of it."""
+        return bool(self._partial or self._have or self._big is not None)
+
+    # -- parsing ----------------------------------------------------------------------
+
+    def read(self) -> list[Decoded]:
+        """Every message and command completed by the octets fed so far, in order."""
+        if self._broken:
+            raise ProtocolError("the frame decoder already failed; close the connection")
+        out: list[Decoded] = []
+        if self._big is not None:
+            if self._big_filled < len(self._big):
+                return out
+            body = bytes(self._big)
+            self._big = None
+            self._finish_frame(self._big_flags, body, out)
+            # Octets that arrived after the body were kept in _chunks by feed().
+        if self._have < self._need:
+            return out
+        chunks = self._chunks
+        buf = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        try:
+            pos = self._parse(buf, out)
+        except ProtocolError:
+            self._broken = True
+            raise
+        rest = len(buf) - pos
+        if rest == 0:
+            self._chunks = []
+        elif self._big is None:
+            self._chunks = [buf[pos:]]
+        else:
+            self._chunks = []
+            rest = 0
+        self._have = rest
+        return out
+
+    def _parse(self, buf: bytes, out: list[Decoded]) -> int:
+        """Parse complete frames of ``buf``; return the index of the first unused octet."""
+        pos = 0
+        end = len(buf)
+        partial = self._partial
+        maxsize = self.maxmsgsize
+        while True:
+            avail = end - pos
+            if avail < 2:
+                self._need = 2
+                return pos
+            flags = buf[pos]
+            if flags & RESERVED_BITS:
+                raise ProtocolError(
+                    f"frame flags 0x{flags:02X} set reserved bits 3-7, which MUST be zero",
+                    rfc=23,
+                    section="Framing",
+                )
+            if flags & LONG:
+                if avail < 9:
+                    self._need = 9
+                    return pos
+                (size,) = _unpack_long(buf, pos + 1)
+                hdr = 9
+                if size > _MAX_LONG:
+                    raise ProtocolError(
+                        f"frame size {size} exceeds 2^63-1", rfc=23, section="Framing"
+                    )
+            else:
+                size = buf[pos + 1]
+                hdr = 2
+            if flags & COMMAND:
+                if flags & MORE:
+                    raise ProtocolError(
+                        "a command frame has the MORE flag set, which SHALL be zero",
+                        rfc=23,
+                        section="Framing",
+                    )
+                if 0 <= self.max_command_size < size:
+                    raise ProtocolError(
+                        f"command frame of {size} octets exceeds the limit of "
+                        f"{self.max_command_size} octets for commands in this state",
+                        rfc=23,
+                        section="Framing",
+                    )
+            elif maxsize >= 0 and self._partial_size + size > maxsize:
+                raise ProtocolError(
+                    f"message of at least {self._partial_size + size} octets exceeds "
+                    f"maxmsgsize {maxsize}",
+                    rfc=23,
+                    section="Framing",
+                )
+            start = pos + hdr
+            stop = start + size
+            if stop > end:
+                if size >= LARGE_BODY:
+                    self._start_big(flags, size, buf, start)
+                    return end
+                self._need = hdr + size
+                return pos
+            body = buf[start:stop]
+            pos = stop
+            if flags & COMMAND:
+                out.append(CommandFrame(body))
+            elif flags & MORE:
+                partial.append(body)
+                self._partial_size += size
+                if self.max_frames is not None and len(partial) >= self.max_frames:
+                    raise ProtocolError(
+                        f"message has more than {self.max_frames} frames",
+                        rfc=23,
+                        section="Framing",
+                    )
+            elif partial:
+                partial.append(body)
+                out.append(partial)
+                partial = self._partial = []
+                self._partial_size = 0
+            else:
+                out.append([body])
+
+    def _start_big(self, flags: int, size: int, buf: bytes, start: int) -> None:
+        big = bytearray(size)
+        have = len(buf) - start
+        big[:have] = memoryview(buf)[start:]
+        self._big = big
+        self._big_filled = have
+        self._big_flags = flags
+        self._need = 2
+
+    def _finish_frame(self, flags: int, body: bytes, out: list[Decoded]) -> None:
+        if flags & COMMAND:
+            out.append(CommandFrame(body))
+        elif flags & MORE:
+            self._partial.append(body)
+            self._partial_size += len(body)
+        elif self._partial:
+            self._partial.append(body)
+            out.append(self._partial)
+            self._partial = []
+            self._partial_size = 0
+        else:
+            out.append([body])
