@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from zmtp.constants import SocketType
+from zmtp.constants import DONTWAIT, NOBLOCK, SNDMORE, SocketType
 from zmtp.errors import (
     Again,
     AuthenticationFailed,
+    FrameTypeError,
     HandshakeError,
     HostUnreachable,
     InvalidState,
@@ -41,6 +42,8 @@ XSUB = SocketType.XSUB
 
 __all__ = [
     "DEALER",
+    "DONTWAIT",
+    "NOBLOCK",
     "PAIR",
     "PUB",
     "PULL",
@@ -48,17 +51,24 @@ __all__ = [
     "REP",
     "REQ",
     "ROUTER",
+    "SNDMORE",
     "SUB",
     "XPUB",
     "XSUB",
     "Again",
     "AuthenticationFailed",
+    "Context",
+    "Event",
+    "FrameTypeError",
     "HandshakeError",
     "HostUnreachable",
     "InvalidState",
     "MechanismUnavailable",
+    "Monitor",
+    "MonitorEvent",
     "PeerError",
     "ProtocolError",
+    "Socket",
     "SocketClosed",
     "SocketType",
     "WouldBlock",
@@ -68,10 +78,27 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    pass
+    from zmtp.context import Context
+    from zmtp.monitor import Event, Monitor, MonitorEvent
+    from zmtp.socket import Socket
+
+_LAZY = {
+    "Context": "zmtp.context",
+    "Socket": "zmtp.socket",
+    "Event": "zmtp.monitor",
+    "Monitor": "zmtp.monitor",
+    "MonitorEvent": "zmtp.monitor",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # The trio engine is imported lazily so that ``import zmtp.wire`` never pulls in
-    # trio (the sans-IO promise).
-    raise AttributeError(f"module 'zmtp' has no attribute {name!r}")
+    # The trio engine is imported on first use so that ``import zmtp.wire`` never
+    # pulls in trio (the sans-IO promise).
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zmtp' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["COMPATIBLE_PEERS", "SocketType", "compatible"]
+__all__ = ["COMPATIBLE_PEERS", "DONTWAIT", "NOBLOCK", "SNDMORE", "SocketType", "compatible"]
+
+#: pyzmq's send/recv flags: do not wait (raise ``Again`` instead), more frames follow.
+DONTWAIT = NOBLOCK = 1
+SNDMORE = 2
 
 
 class SocketType(enum.IntEnum):

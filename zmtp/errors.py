@@ -21,6 +21,7 @@ from __future__ import annotations
 __all__ = [
     "Again",
     "AuthenticationFailed",
+    "FrameTypeError",
     "HandshakeError",
     "HostUnreachable",
     "InvalidState",
@@ -116,3 +117,7 @@ class HostUnreachable(ZMTPError):
 
 class MechanismUnavailable(ZMTPError):
     """A security mechanism was requested whose optional dependency is missing."""
+
+
+class FrameTypeError(ZMTPError, TypeError):
+    """A message frame is not bytes-like (use ``send_string`` for text)."""

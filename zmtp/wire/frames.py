@@ -50,6 +50,7 @@ __all__ = [
     "RESERVED_BITS",
     "CommandFrame",
     "FrameDecoder",
+    "encode_batch",
     "encode_command_frame",
     "encode_frame",
     "encode_message",
@@ -162,6 +163,49 @@ def encode_message_into(
             out.append(_pack_long((MORE if i < last else 0) | LONG, size))
         if size:
             out.append(body)
+
+
+def encode_batch(messages: Sequence[Sequence[Buffer]], out: list[Buffer]) -> int:
+    """Encode ``messages`` for one gathering write; return the octets appended.
+
+    Headers and bodies under ``GATHER_BODY`` octets are copied into shared
+    ``bytearray`` runs; larger bodies are appended as their own buffer, uncopied, so
+    ``socket.sendmsg(out)`` writes everything in one system call.
+    """
+    buf = bytearray()
+    total = 0
+    short_last = _SHORT_LAST
+    short_more = _SHORT_MORE
+    for msg in messages:
+        last = len(msg) - 1
+        if last == 0:  # single-frame fast path
+            body = msg[0]
+            n = len(body)
+            if n < 256:
+                buf += short_last[n]
+                buf += body
+                total += n + 2
+                continue
+        elif last < 0:
+            raise ValueError("a message has at least one frame (RFC 23 Framing)")
+        for i, body in enumerate(msg):
+            n = len(body)
+            if n < 256:
+                buf += (short_more if i < last else short_last)[n]
+                total += 2
+            else:
+                buf += _pack_long((MORE if i < last else 0) | LONG, n)
+                total += 9
+            if n >= GATHER_BODY:
+                out.append(buf)
+                out.append(body)
+                buf = bytearray()
+            else:
+                buf += body
+            total += n
+    if buf:
+        out.append(buf)
+    return total
 
 
 # ---------------------------------------------------------------------------------------

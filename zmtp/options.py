@@ -1,0 +1,166 @@
+"""Socket options, named as in pyzmq (lower case) with libzmq's defaults and units.
+
+Every option is declared once in :data:`OPTIONS` with its default, its type and a
+one-line meaning; :class:`Options` validates values against those declarations so a
+wrong value fails at the call that set it, naming the option and the rule. Times are
+in milliseconds, as in libzmq; ``-1`` means "infinite" or "unset" where libzmq says so.
+
+This module is sans-IO.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from zmtp.errors import ZMTPValueError
+
+__all__ = ["OPTIONS", "OptionSpec", "Options"]
+
+
+@dataclasses.dataclass(frozen=True)
+class OptionSpec:
+    name: str
+    default: Any
+    kind: type
+    doc: str
+    check: Callable[[Any], str | None] | None = None
+    readonly: bool = False
+
+
+def _at_least(n: int) -> Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        return None if v >= n else f"must be >= {n}"
+
+    return check
+
+
+def _routing_id(v: bytes) -> str | None:
+    if len(v) > 255:
+        return "must be at most 255 octets"
+    if v[:1] == b"\x00":
+        return "must not start with a zero octet (RFC 23: reserved for implementations)"
+    return None
+
+
+def _credential(v: bytes) -> str | None:
+    return None if len(v) <= 255 else "must be at most 255 octets (RFC 24)"
+
+
+_SPECS = [
+    OptionSpec(
+        "sndhwm", 1000, int, "outgoing messages queued per peer (0: no limit)", _at_least(0)
+    ),
+    OptionSpec(
+        "rcvhwm", 1000, int, "incoming messages queued per peer (0: no limit)", _at_least(0)
+    ),
+    OptionSpec("linger", -1, int, "ms close() waits to flush queued messages (-1: until sent)"),
+    OptionSpec(
+        "routing_id", b"", bytes, "our Identity property (REQ, DEALER, ROUTER)", _routing_id
+    ),
+    OptionSpec("reconnect_ivl", 100, int, "ms before reconnecting (-1: never)", _at_least(-1)),
+    OptionSpec(
+        "reconnect_ivl_max", 0, int, "ms cap of the doubling back-off (0: none)", _at_least(0)
+    ),
+    OptionSpec("immediate", False, bool, "queue only to peers whose connection is up"),
+    OptionSpec(
+        "maxmsgsize", -1, int, "largest message accepted, all frames (-1: any)", _at_least(-1)
+    ),
+    OptionSpec("sndtimeo", -1, int, "ms send() waits before raising Again (-1: forever)"),
+    OptionSpec("rcvtimeo", -1, int, "ms recv() waits before raising Again (-1: forever)"),
+    OptionSpec("backlog", 100, int, "listen() backlog of tcp and ipc listeners", _at_least(1)),
+    OptionSpec(
+        "handshake_ivl",
+        30000,
+        int,
+        "ms a peer has to finish its handshake (0: forever)",
+        _at_least(0),
+    ),
+    OptionSpec("ipv6", False, bool, "let tcp endpoints use IPv6 (and '*' bind to '::')"),
+    OptionSpec("plain_server", False, bool, "act as the PLAIN server (RFC 24)"),
+    OptionSpec(
+        "plain_username",
+        b"",
+        bytes,
+        "PLAIN client user name; setting it selects PLAIN",
+        _credential,
+    ),
+    OptionSpec("plain_password", b"", bytes, "PLAIN client password", _credential),
+    OptionSpec("zap_domain", b"", bytes, "authentication domain (RFC 27)"),
+    OptionSpec("last_endpoint", "", str, "the endpoint last bound or connected", readonly=True),
+]
+
+#: Every option by name.
+OPTIONS: dict[str, OptionSpec] = {spec.name: spec for spec in _SPECS}
+#: Other names pyzmq users know.
+ALIASES = {"identity": "routing_id"}
+
+
+class Options:
+    """Validated option values of one socket."""
+
+    def __init__(self, **values: Any) -> None:
+        self._values: dict[str, Any] = {name: spec.default for name, spec in OPTIONS.items()}
+        for name, value in values.items():
+            self.set(name, value)
+
+    @staticmethod
+    def canonical(name: str) -> str:
+        name = name.lower()
+        return ALIASES.get(name, name)
+
+    @staticmethod
+    def known(name: str) -> bool:
+        name = Options.canonical(name)
+        return name in OPTIONS or name == "hwm"
+
+    def get(self, name: str) -> Any:
+        name = self.canonical(name)
+        if name == "hwm":
+            return self._values["sndhwm"]
+        try:
+            return self._values[name]
+        except KeyError:
+            raise ZMTPValueError(f"unknown socket option {name!r}") from None
+
+    def set(self, name: str, value: Any) -> None:
+        name = self.canonical(name)
+        if name == "hwm":  # pyzmq's shorthand for both
+            self.set("sndhwm", value)
+            self.set("rcvhwm", value)
+            return
+        spec = OPTIONS.get(name)
+        if spec is None:
+            raise ZMTPValueError(f"unknown socket option {name!r}")
+        if spec.readonly:
+            raise ZMTPValueError(f"socket option {name!r} is read-only")
+        self._values[name] = self._coerce(spec, value)
+
+    def _set_internal(self, name: str, value: Any) -> None:
+        """Set a read-only value (the socket reports ``last_endpoint`` this way)."""
+        self._values[name] = value
+
+    @staticmethod
+    def _coerce(spec: OptionSpec, value: Any) -> Any:
+        kind = spec.kind
+        if kind is bytes:
+            if isinstance(value, str):
+                value = value.encode("utf-8")
+            if not isinstance(value, (bytes, bytearray, memoryview)):
+                raise ZMTPValueError(f"socket option {spec.name!r} takes bytes, got {value!r}")
+            value = bytes(value)
+        elif kind is bool:
+            if not isinstance(value, (bool, int)):
+                raise ZMTPValueError(f"socket option {spec.name!r} takes a bool, got {value!r}")
+            value = bool(value)
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ZMTPValueError(f"socket option {spec.name!r} takes an int, got {value!r}")
+        elif kind is str and not isinstance(value, str):
+            raise ZMTPValueError(f"socket option {spec.name!r} takes a str, got {value!r}")
+        if spec.check is not None:
+            problem = spec.check(value)
+            if problem:
+                raise ZMTPValueError(f"socket option {spec.name!r} {problem}, got {value!r}")
+        return value

@@ -1,0 +1,85 @@
+"""Fair queuing (RFC 28 and RFC 30: "fair-queue incoming messages from peers").
+
+:class:`FairQueue` reads one message at a time from each pipe that has input, in
+turn, so a busy peer cannot starve the others. Pipes with input are the first
+``active`` entries of one list; a pipe that runs dry is swapped behind them and comes
+back with :meth:`activated`. A pipe detached while it still holds messages stays
+readable until drained (nothing a peer delivered is lost). Mirrors libzmq's
+``fq_t``; sans-IO.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zmtp.routing.pipe import Pipe
+
+__all__ = ["FairQueue"]
+
+
+class FairQueue:
+    """Round-robin over pipes with input, one message per turn."""
+
+    __slots__ = ("_active", "_current", "pipes")
+
+    def __init__(self) -> None:
+        self.pipes: list[Pipe] = []
+        self._active = 0
+        self._current = 0
+
+    def attach(self, pipe: Pipe) -> None:
+        self.pipes.append(pipe)
+        if pipe.readable():
+            self.activated(pipe)
+
+    def detach(self, pipe: Pipe) -> None:
+        """Forget the pipe at once (its unread messages are dropped)."""
+        i = self.pipes.index(pipe)
+        if i < self._active:
+            self._active -= 1
+            self._swap(i, self._active)
+            if self._current == self._active:
+                self._current = 0
+            i = self._active
+        self._swap(i, len(self.pipes) - 1)
+        self.pipes.pop()
+
+    def activated(self, pipe: Pipe) -> None:
+        """The pipe got input."""
+        try:
+            i = self.pipes.index(pipe, self._active)
+        except ValueError:
+            return  # already active, or not attached
+        self._swap(i, self._active)
+        self._active += 1
+
+    def _swap(self, i: int, j: int) -> None:
+        p = self.pipes
+        p[i], p[j] = p[j], p[i]
+
+    def has_input(self) -> bool:
+        return self._active > 0
+
+    def recv(self) -> tuple[list[Any], Pipe] | None:
+        """The next message and the pipe it came from, or None when no pipe has input."""
+        pipes = self.pipes
+        while self._active:
+            i = self._current
+            pipe = pipes[i]
+            if pipe.in_q.items:
+                msg = pipe.read()
+                if pipe.in_q.items:
+                    self._current = (i + 1) % self._active
+                else:
+                    self._drained(i, pipe)
+                return msg, pipe
+            self._drained(i, pipe)
+        return None
+
+    def _drained(self, i: int, pipe: Pipe) -> None:
+        self._active -= 1
+        self._swap(i, self._active)
+        if self._current >= self._active:
+            self._current = 0
+        if pipe.state == "terminated":
+            self.detach(pipe)

@@ -1,0 +1,80 @@
+"""Load balancing (RFC 28 and RFC 30: "round robin" over peers that can take a message).
+
+:class:`LoadBalancer` keeps its pipes in one list whose first ``active`` entries can
+take a message; a pipe found full is swapped behind them and comes back when its
+queue has room again (:meth:`activated`). Sending walks the active pipes from the
+one after the last used. Mirrors libzmq's ``lb_t``; sans-IO.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zmtp.routing.pipe import Pipe
+
+__all__ = ["LoadBalancer"]
+
+
+class LoadBalancer:
+    """Round-robin over pipes that are not at their high-water mark."""
+
+    __slots__ = ("_active", "_current", "pipes")
+
+    def __init__(self) -> None:
+        self.pipes: list[Pipe] = []
+        self._active = 0
+        self._current = 0
+
+    def attach(self, pipe: Pipe) -> None:
+        self.pipes.append(pipe)
+        self._swap(len(self.pipes) - 1, self._active)
+        self._active += 1
+
+    def detach(self, pipe: Pipe) -> None:
+        i = self.pipes.index(pipe)
+        if i < self._active:
+            self._active -= 1
+            self._swap(i, self._active)
+            if self._current == self._active:
+                self._current = 0
+            i = self._active
+        self._swap(i, len(self.pipes) - 1)
+        self.pipes.pop()
+
+    def activated(self, pipe: Pipe) -> None:
+        """The pipe has room again."""
+        i = self.pipes.index(pipe)
+        if i >= self._active:
+            self._swap(i, self._active)
+            self._active += 1
+
+    def _swap(self, i: int, j: int) -> None:
+        p = self.pipes
+        p[i], p[j] = p[j], p[i]
+
+    def _deactivate(self, i: int) -> None:
+        self._active -= 1
+        self._swap(i, self._active)
+        if self._current == self._active:
+            self._current = 0
+
+    def can_send(self) -> bool:
+        """True if some pipe can take a message now."""
+        pipes = self.pipes
+        while self._active:
+            i = self._current
+            pipe = pipes[i]
+            if pipe.writable():
+                return True
+            pipe.out_q.producer_blocked = True
+            self._deactivate(i)
+        return False
+
+    def send(self, msg: list[Any]) -> Pipe | None:
+        """Write ``msg`` to the next pipe with room; the pipe, or None if all are full."""
+        if not self.can_send():
+            return None
+        pipe = self.pipes[self._current]
+        pipe.write(msg)
+        self._current = (self._current + 1) % self._active
+        return pipe

@@ -1,0 +1,833 @@
+"""The trio-facing socket.
+
+A :class:`Socket` is what a pyzmq user expects: ``bind``/``connect`` in any order,
+``send``/``recv`` of single frames or whole messages, options by keyword or attribute,
+and a monitor. Underneath it is three things:
+
+* a **pattern** (:mod:`zmtp.patterns`) that makes every routing decision, sans-IO;
+* **pipes** (:mod:`zmtp.routing.pipe`), one per peer, with bounded queues;
+* **tasks** in the socket's own nursery: one per listener, one per connecter (which
+  reconnects with back-off), one per live connection (:mod:`zmtp.transport.stream`).
+
+Sending is a queue append, receiving a queue pop: neither switches tasks while the
+queues allow progress. Both wait (park) only when the pattern says "would block",
+and both are cancellation-safe: a cancelled ``send`` sent nothing, a cancelled
+``recv`` took nothing.
+
+Lifetime: a socket runs either under ``async with`` (it then owns its nursery) or,
+when made by an entered :class:`zmtp.Context`, under a task of the context's nursery.
+``close()`` lets queued messages flush for up to ``linger`` ms, then stops every task
+of the socket; it is idempotent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import math
+import os
+import socket as _socket
+import tempfile
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from zmtp.constants import DONTWAIT, SNDMORE, SocketType
+from zmtp.errors import (
+    Again,
+    AuthenticationFailed,
+    FrameTypeError,
+    InvalidState,
+    PeerError,
+    ProtocolError,
+    SocketClosed,
+    ZMTPError,
+    ZMTPValueError,
+)
+from zmtp.monitor import Event, Monitor, MonitorEvent
+from zmtp.options import ALIASES, OPTIONS, Options
+from zmtp.patterns import pattern_for
+from zmtp.routing import MsgQueue, Pipe
+from zmtp.transport.endpoint import Endpoint, format_tcp, parse_endpoint
+from zmtp.transport.stream import StreamEngine
+from zmtp.wire import Connection, NullMechanism, PlainClient, PlainServer
+from zmtp.wire.events import HandshakeComplete
+
+if TYPE_CHECKING:
+    from zmtp.context import Context
+
+__all__ = ["Socket"]
+
+#: A real checkpoint (a chance for other tasks to run) every this many sends/recvs
+#: that did not need to wait.
+_YIELD_EVERY = 64
+
+Frame = bytes | bytearray | memoryview
+
+
+def _frame(data: Any) -> bytes:
+    if type(data) is bytes:
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, str):
+        raise FrameTypeError("str frames are not allowed: use send_string() or encode first")
+    try:
+        return bytes(memoryview(data))
+    except TypeError:
+        raise FrameTypeError(f"a frame must be bytes-like, got {type(data).__name__}") from None
+
+
+class _Binding:
+    """A bound endpoint: a listener task (tcp, ipc) or an inproc registration."""
+
+    def __init__(self, endpoint: str, scope: trio.CancelScope | None) -> None:
+        self.endpoint = endpoint
+        self.scope = scope
+        self.path: str | None = None  # ipc socket file to unlink
+
+
+class _Connecter:
+    """A connected endpoint: its reconnect loop and the pipe that outlives connections."""
+
+    def __init__(self, endpoint: str, pipe: Pipe | None) -> None:
+        self.endpoint = endpoint
+        self.pipe = pipe
+        self.scope: trio.CancelScope | None = None
+        self.engine: StreamEngine | None = None
+        self.attached = False
+
+
+class Socket:
+    """A ZeroMQ socket on trio.
+
+    ``Socket(zmtp.PUSH, sndhwm=10)`` or ``ctx.socket(zmtp.PUSH, sndhwm=10)``; options
+    are also attributes (``sock.sndhwm = 10``) and keep pyzmq's names.
+    """
+
+    def __init__(
+        self,
+        socket_type: SocketType | int | str,
+        context: Context | None = None,
+        **options: Any,
+    ) -> None:
+        from zmtp.context import Context
+
+        self.type = SocketType.coerce(socket_type)
+        self.context = context if context is not None else Context.instance()
+        self.options = Options(**options)
+        self._pattern = pattern_for(self.type)(self.options)
+        self._send_lot = trio.lowlevel.ParkingLot()
+        self._recv_lot = trio.lowlevel.ParkingLot()
+        self._drain_lot = trio.lowlevel.ParkingLot()
+        self._closed = False
+        self._closing = False
+        self._nursery: trio.Nursery | None = None
+        self._own_nursery: Any = None
+        self._hosted = False
+        self._ready = trio.Event()
+        self._host_done = trio.Event()
+        self._bindings: dict[str, _Binding] = {}
+        self._connecters: dict[str, _Connecter] = {}
+        self._engines: set[StreamEngine] = set()
+        self._monitors: list[Monitor] = []
+        self._recv_partial: list[bytes] = []
+        self._send_partial: list[bytes] = []
+        self._yield_count = 0
+        self.context._register(self)
+
+    # -- options as attributes (properties generated from zmtp.options.OPTIONS) -------
+
+    def setsockopt(self, name: str, value: Any) -> None:
+        """pyzmq-style option setter (option names as strings, e.g. ``"sndhwm"``)."""
+        self.options.set(name, value)
+
+    def getsockopt(self, name: str) -> Any:
+        return self.options.get(name)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def rcvmore(self) -> bool:
+        """True while frames of a message read with :meth:`recv` remain."""
+        return bool(self._recv_partial)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<zmtp.Socket {self.type.name} {state}>"
+
+    # -- lifetime ----------------------------------------------------------------------
+
+    async def __aenter__(self) -> Socket:
+        if self._nursery is None:
+            if self._hosted:
+                await self._ready.wait()
+            else:
+                self._own_nursery = trio.open_nursery()
+                self._nursery = await self._own_nursery.__aenter__()
+                self._ready.set()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        try:
+            await self.close()
+        except BaseException:
+            if self._own_nursery is None:
+                raise
+        cm, self._own_nursery = self._own_nursery, None
+        if cm is not None:
+            return await cm.__aexit__(*exc)  # type: ignore[no-any-return]
+        return None
+
+    async def _host(self) -> None:
+        """Run the socket's tasks under a context's nursery until it closes."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            self._ready.set()
+            await self._host_done.wait()
+            nursery.cancel_scope.cancel()
+
+    async def _running(self) -> trio.Nursery:
+        self._check_open()
+        if self._nursery is None:
+            if not self._hosted:
+                raise InvalidState(
+                    "the socket is not running: use `async with socket:` or create it "
+                    "from an entered `async with zmtp.Context() as ctx`"
+                )
+            await self._ready.wait()
+        assert self._nursery is not None
+        return self._nursery
+
+    def _check_open(self) -> None:
+        if self._closed or self._closing:
+            raise SocketClosed(f"{self.type.name} socket is closed")
+
+    async def close(self, linger: int | None = None) -> None:
+        """Close the socket: flush queued messages for up to ``linger`` ms (default: the
+        ``linger`` option; -1 waits until every message queued on a live connection
+        is written), then stop all its connections. Idempotent."""
+        if self._closed or self._closing:
+            return
+        self._closing = True
+        if linger is None:
+            linger = self.options.get("linger")
+        if linger != 0 and self._engines:
+            timeout = math.inf if linger < 0 else linger / 1000
+            with trio.move_on_after(timeout):
+                while not self._flushed():
+                    await self._drain_lot.park()
+        self._closed = True
+        self.context._inproc_close(self)
+        for binding in self._bindings.values():
+            self._forget_binding(binding)
+        for conn in self._connecters.values():
+            if conn.scope is not None:
+                conn.scope.cancel()
+        self._bindings.clear()
+        self._connecters.clear()
+        self._send_lot.unpark_all()
+        self._recv_lot.unpark_all()
+        for monitor in self._monitors:
+            monitor._stop()
+        self._monitors.clear()
+        if self._own_nursery is not None and self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
+        self._host_done.set()
+        self.context._unregister(self)
+        await trio.lowlevel.checkpoint()
+
+    def _flushed(self) -> bool:
+        return all(e.idle() for e in self._engines)
+
+    def _writer_idle(self) -> None:
+        if self._closing:
+            self._drain_lot.unpark_all()
+
+    # -- monitor -----------------------------------------------------------------------
+
+    def monitor(self, events: Event = Event.ALL) -> Monitor:
+        """Start a monitor: ``async with sock.monitor() as m: async for ev in m: ...``.
+
+        Events that happen after this call are seen; ``events`` filters by type.
+        """
+        self._check_open()
+        monitor = Monitor(events)
+        self._monitors.append(monitor)
+        monitor._on_close.append(lambda: self._monitors.remove(monitor))
+        return monitor
+
+    def _emit(self, event: Event, endpoint: str, value: int = 0, reason: str = "") -> None:
+        if self._monitors:
+            ev = MonitorEvent(event, endpoint, value, reason)
+            for monitor in self._monitors:
+                monitor._push(ev)
+
+    # -- bind / connect ----------------------------------------------------------------
+
+    async def bind(self, endpoint: str) -> str:
+        """Listen on ``endpoint``; returns the endpoint actually bound (e.g. with the
+        port picked for ``tcp://127.0.0.1:*``), also kept in ``last_endpoint``."""
+        ep = parse_endpoint(endpoint, bind=True)
+        self._check_open()
+        if ep.transport == "inproc":
+            self.context._inproc_bind(self, ep.address)
+            real = str(ep)
+            self._bindings[real] = _Binding(real, None)
+            self._emit(Event.LISTENING, real)
+        else:
+            nursery = await self._running()
+            try:
+                binding: _Binding = await nursery.start(self._listen, ep)
+            except OSError as exc:
+                self._emit(Event.BIND_FAILED, endpoint, exc.errno or 0, str(exc))
+                raise ZMTPError(f"cannot bind {endpoint}: {exc.strerror or exc}") from exc
+            real = binding.endpoint
+            self._bindings[real] = binding
+            if endpoint != real:
+                self._bindings.setdefault(endpoint, binding)
+        self.options._set_internal("last_endpoint", real)
+        return real
+
+    async def unbind(self, endpoint: str) -> None:
+        """Stop listening on ``endpoint`` (as given to or returned by ``bind``) and
+        close the connections accepted through it."""
+        self._check_open()
+        binding = self._bindings.pop(endpoint, None)
+        if binding is None:
+            raise ZMTPValueError(f"endpoint {endpoint!r} is not bound on this socket")
+        for key in [k for k, b in self._bindings.items() if b is binding]:
+            del self._bindings[key]
+        self._forget_binding(binding)
+        await trio.lowlevel.checkpoint()
+
+    def _forget_binding(self, binding: _Binding) -> None:
+        if binding.scope is not None:
+            binding.scope.cancel()
+        elif binding.endpoint.startswith("inproc://"):
+            self.context._inproc_unbind(self, binding.endpoint[len("inproc://") :])
+
+    async def connect(self, endpoint: str) -> None:
+        """Connect to ``endpoint`` — now or whenever it appears, reconnecting after
+        losses with ``reconnect_ivl`` doubling up to ``reconnect_ivl_max``.
+
+        Unless ``immediate`` is set, a pipe to the endpoint exists at once, so sends
+        queue there (up to ``sndhwm``) until the peer is reached.
+        """
+        ep = parse_endpoint(endpoint, bind=False)
+        self._check_open()
+        if endpoint in self._connecters:
+            raise ZMTPValueError(f"already connected to {endpoint!r}")
+        if ep.transport == "inproc":
+            conn = _Connecter(str(ep), None)
+            self._connecters[endpoint] = conn
+            self.context._inproc_connect(self, ep.address, conn)
+        else:
+            nursery = await self._running()
+            pipe = None if self.options.get("immediate") else self._new_pipe(str(ep))
+            conn = _Connecter(str(ep), pipe)
+            if pipe is not None:
+                conn.attached = self._attach(pipe)
+            self._connecters[endpoint] = conn
+            await nursery.start(self._connect_loop, ep, conn)
+        self.options._set_internal("last_endpoint", str(ep))
+
+    async def disconnect(self, endpoint: str) -> None:
+        """Stop connecting to ``endpoint``; its queued outgoing messages are dropped."""
+        self._check_open()
+        conn = self._connecters.pop(endpoint, None)
+        if conn is None:
+            raise ZMTPValueError(f"not connected to {endpoint!r}")
+        if conn.scope is not None:
+            conn.scope.cancel()
+        if endpoint.startswith("inproc://"):
+            self.context._inproc_disconnect(self, endpoint[len("inproc://") :], conn)
+        elif conn.pipe is not None:
+            self._terminate(conn.pipe)
+        await trio.lowlevel.checkpoint()
+
+    # -- listeners ---------------------------------------------------------------------
+
+    async def _listen(self, ep: Endpoint, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        lsock, real, path = await self._open_listener(ep)
+        binding = _Binding(real, trio.CancelScope())
+        binding.path = path
+        try:
+            with binding.scope:  # type: ignore[union-attr]
+                async with trio.open_nursery() as conns:
+                    self._emit(Event.LISTENING, real, lsock.fileno())
+                    task_status.started(binding)
+                    await self._accept_loop(lsock, real, conns)
+        finally:
+            fd = lsock.fileno()
+            lsock.close()
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+            self._emit(Event.CLOSED, real, fd)
+
+    async def _open_listener(self, ep: Endpoint) -> tuple[_socket.socket, str, str | None]:
+        backlog = self.options.get("backlog")
+        if ep.transport == "tcp":
+            host = ep.host
+            ipv6 = self.options.get("ipv6")
+            if host == "*":
+                host = "::" if ipv6 else "0.0.0.0"
+            family = _socket.AF_UNSPEC if ipv6 else _socket.AF_INET
+            if ":" in host:
+                family = _socket.AF_INET6
+            infos = await trio.socket.getaddrinfo(
+                host,
+                ep.port,
+                family=family,
+                type=_socket.SOCK_STREAM,
+                flags=_socket.AI_PASSIVE,
+            )
+            if not infos:
+                raise OSError(errno.EADDRNOTAVAIL, f"cannot resolve {host!r}")
+            fam, stype, proto, _, addr = infos[0]
+            lsock = _socket.socket(fam, stype, proto)
+            try:
+                lsock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+                if fam == _socket.AF_INET6 and host == "::":
+                    lsock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY, 0)
+                lsock.bind(addr)
+                lsock.listen(backlog)
+                lsock.setblocking(False)
+            except BaseException:
+                lsock.close()
+                raise
+            bound_host, bound_port = lsock.getsockname()[:2]
+            return lsock, format_tcp(bound_host, bound_port), None
+        # ipc
+        address = ep.address
+        if address == "*":
+            address = os.path.join(tempfile.mkdtemp(prefix="zmtp-"), "socket")
+        sock_addr: str | bytes = address
+        path: str | None = address
+        if address.startswith("@"):
+            sock_addr = b"\0" + address[1:].encode()
+            path = None
+        else:
+            _remove_stale_ipc(address)
+        lsock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            lsock.bind(sock_addr)
+            lsock.listen(backlog)
+            lsock.setblocking(False)
+        except BaseException:
+            lsock.close()
+            raise
+        return lsock, f"ipc://{address}", path
+
+    async def _accept_loop(self, lsock: _socket.socket, real: str, conns: trio.Nursery) -> None:
+        tcp = lsock.family != _socket.AF_UNIX
+        while True:
+            try:
+                sock, _ = lsock.accept()
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(lsock)
+                continue
+            except OSError as exc:
+                self._emit(Event.ACCEPT_FAILED, real, exc.errno or 0, str(exc))
+                # Out of descriptors or similar: let the others run, then retry.
+                await trio.sleep(0.05)
+                continue
+            sock.setblocking(False)
+            if tcp:
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            self._emit(Event.ACCEPTED, real, sock.fileno())
+            engine = StreamEngine(self, sock, real, as_server=True)
+            conns.start_soon(self._run_engine, engine)
+
+    # -- connecters --------------------------------------------------------------------
+
+    async def _connect_loop(
+        self, ep: Endpoint, conn: _Connecter, task_status: Any = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        endpoint = str(ep)
+        with trio.CancelScope() as scope:
+            conn.scope = scope
+            task_status.started()
+            ivl = self.options.get("reconnect_ivl")
+            while True:
+                sock = await self._try_connect(ep, endpoint)
+                if sock is not None:
+                    engine = StreamEngine(
+                        self, sock, endpoint, connecter_pipe=conn.pipe, as_server=False
+                    )
+                    conn.engine = engine
+                    await self._run_engine(engine)
+                    conn.engine = None
+                    if engine.handshake_done:
+                        ivl = self.options.get("reconnect_ivl")
+                    if self._closing:
+                        return
+                base = self.options.get("reconnect_ivl")
+                if base < 0:
+                    self._emit(Event.CLOSED, endpoint, 0, "reconnect_ivl is -1: not reconnecting")
+                    return
+                self._emit(Event.CONNECT_RETRIED, endpoint, ivl)
+                await trio.sleep(ivl / 1000)
+                cap = self.options.get("reconnect_ivl_max")
+                if cap > base:
+                    ivl = min(max(ivl, 1) * 2, cap)
+
+    async def _try_connect(self, ep: Endpoint, endpoint: str) -> _socket.socket | None:
+        if ep.transport == "tcp":
+            family = _socket.AF_UNSPEC if self.options.get("ipv6") else _socket.AF_INET
+            try:
+                infos = await trio.socket.getaddrinfo(
+                    ep.host, ep.port, family=family, type=_socket.SOCK_STREAM
+                )
+            except OSError as exc:
+                self._emit(Event.CLOSED, endpoint, exc.errno or 0, f"cannot resolve: {exc}")
+                return None
+            targets: list[tuple[Any, Any]] = [(info[0], info[4]) for info in infos]
+        else:
+            address = ep.address
+            target: Any = b"\0" + address[1:].encode() if address.startswith("@") else address
+            targets = [(_socket.AF_UNIX, target)]
+        last = ""
+        for family, addr in targets:
+            sock = _socket.socket(family, _socket.SOCK_STREAM)
+            sock.setblocking(False)
+            try:
+                try:
+                    err = sock.connect_ex(addr)
+                except OSError as exc:  # e.g. an ipc path too long for the platform
+                    err = exc.errno or errno.EINVAL
+                if err in (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
+                    self._emit(Event.CONNECT_DELAYED, endpoint, err)
+                    await trio.lowlevel.wait_writable(sock)
+                    err = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
+                if err:
+                    last = os.strerror(err)
+                    sock.close()
+                    continue
+            except BaseException:
+                sock.close()
+                raise
+            if family != _socket.AF_UNIX:
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            self._emit(Event.CONNECTED, endpoint, sock.fileno())
+            return sock
+        self._emit(Event.CLOSED, endpoint, 0, f"connect failed: {last}")
+        return None
+
+    # -- engines -----------------------------------------------------------------------
+
+    async def _run_engine(self, engine: StreamEngine) -> None:
+        self._engines.add(engine)
+        try:
+            await engine.run()
+        finally:
+            self._engines.discard(engine)
+            self._engine_done(engine)
+
+    def _new_connection(self, *, as_server: bool) -> Connection:
+        opts = self.options
+        if opts.get("plain_server"):
+            mechanism: Any = PlainServer()
+        elif opts.get("plain_username") or opts.get("plain_password"):
+            mechanism = PlainClient(opts.get("plain_username"), opts.get("plain_password"))
+        else:
+            mechanism = NullMechanism(as_server=as_server)
+        return Connection(
+            self.type,
+            mechanism=mechanism,
+            routing_id=opts.get("routing_id"),
+            maxmsgsize=opts.get("maxmsgsize"),
+        )
+
+    def _new_pipe(self, endpoint: str) -> Pipe:
+        pipe = Pipe(
+            MsgQueue(self.options.get("rcvhwm")), MsgQueue(self.options.get("sndhwm")), endpoint
+        )
+        self._hook(pipe)
+        return pipe
+
+    def _hook(self, pipe: Pipe) -> None:
+        """Route the pipe's socket-side wake-ups to this socket."""
+        pipe.in_q.wake_consumer = lambda: self._pipe_readable(pipe)
+        pipe.out_q.wake_producer = lambda: self._pipe_writable(pipe)
+
+    def _attach(self, pipe: Pipe) -> bool:
+        if not self._pattern.attach(pipe):
+            return False
+        pipe.attached = True
+        self._send_lot.unpark_all()
+        if pipe.readable():
+            self._pipe_readable(pipe)
+        return True
+
+    def _terminate(self, pipe: Pipe, *, drop_outbound: bool = True) -> None:
+        """The peer behind ``pipe`` is gone for good: drop what we queued for it (unless
+        an inproc peer can still read it); what it sent stays readable."""
+        if pipe.state == "terminated":
+            return
+        pipe.state = "terminated"
+        if drop_outbound:
+            pipe.out_q.clear()
+        if pipe.attached:
+            self._pattern.terminated(pipe)
+
+    def _pipe_readable(self, pipe: Pipe) -> None:
+        self._pattern.read_activated(pipe)
+        self._recv_lot.unpark_all()
+
+    def _pipe_writable(self, pipe: Pipe) -> None:
+        self._pattern.write_activated(pipe)
+        self._send_lot.unpark_all()
+
+    def _engine_ready(self, engine: StreamEngine, connecter_pipe: Pipe | None) -> Pipe | None:
+        """A connection finished its handshake: the pipe it serves, or None to refuse."""
+        if self._closing:
+            return None
+        conn = engine.conn
+        if connecter_pipe is not None:
+            pipe = connecter_pipe
+            connecter = self._connecters.get(engine.endpoint)
+            if connecter is not None and not connecter.attached:
+                connecter.attached = self._attach(pipe)
+                if not connecter.attached:
+                    return None
+        else:
+            pipe = self._new_pipe(engine.endpoint)
+        pipe.routing_id = conn.peer_routing_id
+        pipe.peer_type = conn.peer_socket_type
+        pipe.properties = conn.peer_properties
+        pipe.user_id = conn.mechanism.user_id
+        if connecter_pipe is None and not self._attach(pipe):
+            return None
+        if pipe.out_q.items:
+            self._send_lot.unpark_all()
+        return pipe
+
+    def _engine_done(self, engine: StreamEngine) -> None:
+        pipe = engine.pipe
+        if engine.handshake_done:
+            self._emit(Event.DISCONNECTED, engine.endpoint, 0, engine.reason)
+        if pipe is not None:
+            connecter = self._connecters.get(engine.endpoint)
+            if connecter is None or connecter.pipe is not pipe:
+                self._terminate(pipe)
+        self._drain_lot.unpark_all()
+
+    def _handshake_succeeded(self, engine: StreamEngine, ev: HandshakeComplete) -> None:
+        self._emit(Event.HANDSHAKE_SUCCEEDED, engine.endpoint)
+
+    def _handshake_failed(self, endpoint: str, exc: ProtocolError | None, reason: str) -> None:
+        if isinstance(exc, (AuthenticationFailed, PeerError)):
+            event = Event.HANDSHAKE_FAILED_AUTH
+        elif exc is not None:
+            event = Event.HANDSHAKE_FAILED_PROTOCOL
+        else:
+            event = Event.HANDSHAKE_FAILED_NO_DETAIL
+        self._emit(event, endpoint, 0, reason)
+
+    def _connection_event(self, engine: StreamEngine, ev: Any) -> None:
+        """Non-message events of a live connection (subscriptions, heartbeats)."""
+        handler = getattr(self._pattern, "connection_event", None)
+        if handler is not None and engine.pipe is not None:
+            handler(engine.pipe, ev)
+
+    # -- sending -----------------------------------------------------------------------
+
+    def send_multipart_nowait(self, msg_parts: Sequence[Any]) -> None:
+        """Send a whole message now or raise :class:`zmtp.Again` (nothing sent)."""
+        self._check_open()
+        frames = [_frame(p) for p in msg_parts]
+        if not frames:
+            raise ZMTPValueError("a message needs at least one frame")
+        if self._send_partial:
+            frames = self._send_partial + frames
+        if not self._pattern.send(frames):
+            raise Again(f"{self.type.name}: no peer can take a message now")
+        self._send_partial = []
+
+    async def send_multipart(self, msg_parts: Sequence[Any], flags: int = 0) -> None:
+        """Send a whole message; waits while no peer can take it (HWM, no peer yet).
+
+        With ``flags=zmtp.DONTWAIT`` (or when ``sndtimeo`` expires) raises
+        :class:`zmtp.Again` instead of waiting. Cancellation-safe.
+        """
+        self._check_open()
+        frames = [_frame(p) for p in msg_parts]
+        if not frames:
+            raise ZMTPValueError("a message needs at least one frame")
+        if self._send_partial:
+            frames = self._send_partial + frames
+        await trio.lowlevel.checkpoint_if_cancelled()
+        pattern = self._pattern
+        if not pattern.send(frames):
+            if flags & DONTWAIT:
+                raise Again(f"{self.type.name}: no peer can take a message now")
+            timeo = self.options.get("sndtimeo")
+            if timeo < 0:
+                await self._wait_send(frames)
+            else:
+                with trio.move_on_after(timeo / 1000):
+                    await self._wait_send(frames)
+                    timeo = -2
+                if timeo != -2:
+                    raise Again(f"{self.type.name}: sndtimeo of {timeo} ms expired")
+        else:
+            self._yield_count += 1
+            if self._yield_count >= _YIELD_EVERY:
+                self._yield_count = 0
+                await trio.lowlevel.cancel_shielded_checkpoint()
+        self._send_partial = []
+
+    async def _wait_send(self, frames: list[bytes]) -> None:
+        pattern = self._pattern
+        while True:
+            await self._send_lot.park()
+            self._check_open()
+            if pattern.send(frames):
+                return
+
+    async def send(self, data: Any, flags: int = 0, *, more: bool = False) -> None:
+        """Send one frame; with ``more=True`` (or ``flags=zmtp.SNDMORE``) it is held
+        until the message's last frame is sent."""
+        if more or flags & SNDMORE:
+            self._check_open()
+            self._send_partial.append(_frame(data))
+            await trio.lowlevel.checkpoint_if_cancelled()
+            return
+        await self.send_multipart([data], flags)
+
+    def send_nowait(self, data: Any, *, more: bool = False) -> None:
+        if more:
+            self._check_open()
+            self._send_partial.append(_frame(data))
+            return
+        self.send_multipart_nowait([data])
+
+    async def send_string(self, text: str, flags: int = 0, encoding: str = "utf-8") -> None:
+        """Send ``text`` encoded (UTF-8 by default) as one frame."""
+        await self.send(text.encode(encoding), flags)
+
+    def send_string_nowait(self, text: str, encoding: str = "utf-8") -> None:
+        self.send_nowait(text.encode(encoding))
+
+    # -- receiving ---------------------------------------------------------------------
+
+    def recv_multipart_nowait(self) -> list[bytes]:
+        """The next whole message now, or raise :class:`zmtp.Again`."""
+        if self._recv_partial:
+            rest, self._recv_partial = self._recv_partial, []
+            return rest
+        self._check_open()
+        msg = self._pattern.recv()
+        if msg is None:
+            raise Again(f"{self.type.name}: no message available")
+        return msg
+
+    async def recv_multipart(self, flags: int = 0) -> list[bytes]:
+        """The next whole message as a list of frames (``bytes``); waits for one.
+
+        With ``flags=zmtp.DONTWAIT`` (or when ``rcvtimeo`` expires) raises
+        :class:`zmtp.Again`. Cancellation-safe: a cancelled call takes nothing.
+        """
+        if self._recv_partial:
+            rest, self._recv_partial = self._recv_partial, []
+            await trio.lowlevel.checkpoint_if_cancelled()
+            return rest
+        self._check_open()
+        await trio.lowlevel.checkpoint_if_cancelled()
+        msg = self._pattern.recv()
+        if msg is not None:
+            self._yield_count += 1
+            if self._yield_count >= _YIELD_EVERY:
+                self._yield_count = 0
+                await trio.lowlevel.cancel_shielded_checkpoint()
+            return msg
+        if flags & DONTWAIT:
+            raise Again(f"{self.type.name}: no message available")
+        timeo = self.options.get("rcvtimeo")
+        if timeo < 0:
+            return await self._wait_recv()
+        with trio.move_on_after(timeo / 1000):
+            return await self._wait_recv()
+        raise Again(f"{self.type.name}: rcvtimeo of {timeo} ms expired")
+
+    async def _wait_recv(self) -> list[bytes]:
+        pattern = self._pattern
+        while True:
+            await self._recv_lot.park()
+            self._check_open()
+            msg = pattern.recv()
+            if msg is not None:
+                return msg
+
+    async def recv(self, flags: int = 0) -> bytes:
+        """The next frame. For a multipart message, the following frames come from
+        the next calls while ``rcvmore`` is true (pyzmq's behaviour)."""
+        if not self._recv_partial:
+            self._recv_partial = await self.recv_multipart(flags)
+        else:
+            await trio.lowlevel.checkpoint_if_cancelled()
+        return self._recv_partial.pop(0)
+
+    def recv_nowait(self) -> bytes:
+        if not self._recv_partial:
+            self._recv_partial = self.recv_multipart_nowait()
+        return self._recv_partial.pop(0)
+
+    async def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
+        return (await self.recv(flags)).decode(encoding)
+
+    def recv_string_nowait(self, encoding: str = "utf-8") -> str:
+        return self.recv_nowait().decode(encoding)
+
+    # -- iteration ---------------------------------------------------------------------
+
+    def __aiter__(self) -> Socket:
+        return self
+
+    async def __anext__(self) -> list[bytes]:
+        """``async for msg in sock`` receives whole messages until the socket closes."""
+        try:
+            return await self.recv_multipart()
+        except SocketClosed:
+            raise StopAsyncIteration from None
+
+
+def _option_property(name: str) -> property:
+    def get(self: Socket) -> Any:
+        return self.options.get(name)
+
+    def set(self: Socket, value: Any) -> None:
+        self.options.set(name, value)
+
+    spec = OPTIONS.get(name)
+    return property(
+        get, None if spec is not None and spec.readonly else set, doc=spec.doc if spec else None
+    )
+
+
+for _name in [*OPTIONS, *ALIASES, "hwm"]:
+    setattr(Socket, _name, _option_property(_name))
+
+
+def _remove_stale_ipc(path: str) -> None:
+    """Remove a socket file left by a dead process; refuse one that is in use."""
+    if not os.path.exists(path):
+        return
+    probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        probe.settimeout(0.2)
+        probe.connect(path)
+    except (ConnectionRefusedError, FileNotFoundError):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return
+    except OSError:
+        return
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, f"{path} is in use by a live listener")

@@ -1,0 +1,392 @@
+"""The stream engine: one tcp or ipc connection, pumping bytes between an OS socket and
+a sans-IO :class:`~zmtp.wire.Connection`, and messages between it and a pipe.
+
+Theory of operation
+-------------------
+The engine runs in three phases, all inside :meth:`StreamEngine.run`:
+
+1. **handshake**: write our greeting, then read and answer until the connection
+   reports ``HandshakeComplete`` (bounded by ``handshake_ivl``). The socket then
+   gives us the pipe to serve (a connecter's pipe that outlives connections, or a
+   new one) or refuses the peer.
+2. **traffic**: a reader and a writer run side by side.
+
+   - The *reader* ``recv``\\s up to 256 KiB at a time, lets the connection parse every
+     complete frame in it, and appends all the messages to the pipe's inbound queue
+     in one go (one wake-up of the receiver per read). When the inbound queue
+     reaches the receive HWM it stops reading, so TCP pushes back on the peer.
+     A large body being assembled is read straight into its own buffer.
+   - The *writer* sleeps until the pipe's outbound queue is non-empty, then takes a
+     batch (up to 256 messages or 1 MiB), encodes it into a few buffers (small frames
+     joined, large bodies as they are) and writes them with one ``sendmsg``. It waits
+     for writability only when the kernel says EAGAIN.
+3. **teardown**: whichever side ends first (EOF, error, a protocol violation, the
+   socket closing) cancels the other; the socket is told why.
+
+Nothing here decides routing; the engine never looks inside messages. Protocol
+output of the connection itself (PONG, ERROR) goes out through the writer, so
+writes never interleave.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket as _socket
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from zmtp.errors import ProtocolError
+from zmtp.routing import Pipe
+from zmtp.wire import Connection
+from zmtp.wire.events import ConnectionClosed, HandshakeComplete, Message
+from zmtp.wire.frames import encode_batch
+
+if TYPE_CHECKING:
+    from zmtp.socket import Socket
+
+__all__ = ["ConnectionLost", "StreamEngine"]
+
+READ_SIZE = 256 * 1024
+BATCH_MESSAGES = 256
+BATCH_BYTES = 1024 * 1024
+_IOV_MAX = 512
+
+
+class ConnectionLost(Exception):
+    """Internal: the stream ended; ``reason`` says how."""
+
+    def __init__(self, reason: str, *, clean: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.clean = clean
+
+
+class StreamEngine:
+    """Runs one connection. Create, then ``await engine.run()``; it returns when the
+    connection is over (it never raises for anything the peer did)."""
+
+    def __init__(
+        self,
+        owner: Socket,
+        sock: _socket.socket,
+        endpoint: str,
+        *,
+        connecter_pipe: Pipe | None = None,
+        as_server: bool,
+    ) -> None:
+        self.owner = owner
+        self.sock = sock
+        self.endpoint = endpoint
+        self.conn: Connection = owner._new_connection(as_server=as_server)
+        self.pipe: Pipe | None = None
+        self._connecter_pipe = connecter_pipe
+        self._writer_lot = trio.lowlevel.ParkingLot()
+        self._reader_lot = trio.lowlevel.ParkingLot()
+        self._writer_parked = False
+        self._pending: list[Any] = []  # protocol output waiting for the writer
+        self.handshake_done = False
+        #: Why the connection ended (set before run() returns).
+        self.reason = ""
+        #: The peer's protocol violation that ended the connection, if one did.
+        self.violation: ProtocolError | None = None
+
+    def idle(self) -> bool:
+        """True when nothing queued for this connection is waiting to be written."""
+        pipe = self.pipe
+        if pipe is None:
+            waiting = self._connecter_pipe
+            return waiting is None or not waiting.out_q.items
+        return self._writer_parked and not pipe.out_q.items and not self._pending
+
+    # -- wake-up hooks installed on the pipe's queues ----------------------------------
+
+    def _wake_writer(self) -> None:
+        if self._writer_parked:
+            self._writer_parked = False
+            self._writer_lot.unpark_all()
+
+    def _wake_reader(self) -> None:
+        self._reader_lot.unpark_all()
+
+    # -- phases --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        owner = self.owner
+        try:
+            try:
+                await self._write_now(self.conn.data_to_send())
+                ivl = owner.options.get("handshake_ivl")
+                with trio.fail_after(ivl / 1000 if ivl > 0 else float("inf")):
+                    leftover = await self._handshake()
+            except trio.TooSlowError:
+                owner._handshake_failed(
+                    self.endpoint, None, f"handshake not completed within {ivl} ms"
+                )
+                self.reason = "handshake timeout"
+                return
+            except ProtocolError as exc:
+                await self._flush_quietly()
+                owner._handshake_failed(self.endpoint, exc, exc.reason)
+                self.reason = str(exc)
+                return
+            except ConnectionLost as exc:
+                owner._handshake_failed(self.endpoint, None, exc.reason)
+                self.reason = exc.reason
+                return
+            pipe = owner._engine_ready(self, self._connecter_pipe)
+            if pipe is None:
+                self.reason = "refused by the socket"
+                return
+            self.pipe = pipe
+            pipe.out_q.wake_consumer = self._wake_writer
+            pipe.in_q.wake_producer = self._wake_reader
+            violated = await self._guarded(self._deliver, leftover)
+            if not violated and not self.reason:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._guarded, self._writer, nursery.cancel_scope)
+                    violated = await self._guarded(self._reader, nursery.cancel_scope)
+            if violated:
+                await self._flush_quietly()
+        finally:
+            self._teardown()
+
+    async def _guarded(self, fn: Any, arg: Any) -> bool:
+        """Run a phase; record why it ended. True if the peer broke the protocol.
+
+        The two ends of traffic are run by this so that their expected ends (EOF,
+        reset, violations) never escape as exception groups; the first to end
+        cancels the other through ``arg`` when it is a cancel scope.
+        """
+        try:
+            if isinstance(arg, trio.CancelScope):
+                await fn()
+            else:
+                result = fn(arg)
+                if result is not None:
+                    await result
+            return False
+        except ProtocolError as exc:
+            self.reason = self.reason or str(exc)
+            self.violation = exc
+            return True
+        except ConnectionLost as exc:
+            self.reason = self.reason or exc.reason
+            return False
+        finally:
+            if isinstance(arg, trio.CancelScope):
+                arg.cancel()
+
+    def _teardown(self) -> None:
+        pipe = self.pipe
+        if pipe is not None:
+            if pipe.out_q.wake_consumer == self._wake_writer:
+                pipe.out_q.wake_consumer = _noop
+            if pipe.in_q.wake_producer == self._wake_reader:
+                pipe.in_q.wake_producer = _noop
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    async def _handshake(self) -> list[Any]:
+        """Read until the handshake completes; return events that followed it."""
+        conn = self.conn
+        sock = self.sock
+        while True:
+            data = await self._recv(sock)
+            conn.receive_data(data)
+            events = conn.events()  # raises ProtocolError once the peer broke a rule
+            out = conn.data_to_send()
+            if out:
+                await self._write_now(out)
+            for i, ev in enumerate(events):
+                if type(ev) is HandshakeComplete:
+                    self.handshake_done = True
+                    self.owner._handshake_succeeded(self, ev)
+                    return events[i + 1 :]
+                self.owner._connection_event(self, ev)
+            if not data:
+                raise ConnectionLost("peer closed during the handshake")
+
+    def _deliver(self, events: list[Any]) -> None:
+        """Hand parsed events to the pipe (messages) or the socket (the rest)."""
+        msgs = []
+        for ev in events:
+            if type(ev) is Message:
+                msgs.append(ev.frames)
+            elif type(ev) is not ConnectionClosed:
+                self.owner._connection_event(self, ev)
+        if msgs:
+            assert self.pipe is not None
+            self.pipe.in_q.put_many(msgs)
+        if self.conn.error is not None:
+            raise self.conn.error
+        out = self.conn.data_to_send()
+        if out:
+            self._pending.append(out)
+            self._wake_writer()
+
+    async def _recv(self, sock: _socket.socket) -> bytes:
+        while True:
+            try:
+                return sock.recv(READ_SIZE)
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(sock)
+            except OSError as exc:
+                raise ConnectionLost(_os_reason(exc)) from None
+
+    async def _reader(self) -> None:
+        conn = self.conn
+        sock = self.sock
+        recv = sock.recv
+        pipe = self.pipe
+        assert pipe is not None
+        in_q = pipe.in_q
+        put_many = in_q.put_many
+        checkpoint = trio.lowlevel.checkpoint
+        wait_readable = trio.lowlevel.wait_readable
+        closed = ConnectionClosed(False, "peer closed the connection")
+        while True:
+            big = conn.body_buffer()
+            try:
+                if big is not None:
+                    n = sock.recv_into(big)
+                    if n == 0:
+                        conn.receive_data(b"")
+                        raise ConnectionLost("peer closed in the middle of a message")
+                    conn.body_received(n)
+                    data = b"x"  # not EOF
+                else:
+                    data = recv(READ_SIZE)
+                    conn.receive_data(data)
+            except BlockingIOError:
+                await wait_readable(sock)
+                continue
+            except OSError as exc:
+                raise ConnectionLost(_os_reason(exc)) from None
+            events = conn.events()
+            if events:
+                msgs = []
+                for ev in events:
+                    if type(ev) is Message:
+                        msgs.append(ev.frames)
+                    elif type(ev) is ConnectionClosed:
+                        closed = ev
+                    else:
+                        self.owner._connection_event(self, ev)
+                if msgs:
+                    put_many(msgs)
+            if conn.error is not None:
+                raise conn.error
+            out = conn.data_to_send()
+            if out:
+                self._pending.append(out)
+                self._wake_writer()
+            if not data:
+                raise ConnectionLost(
+                    closed.reason or "peer closed the connection", clean=closed.clean
+                )
+            if in_q.full():
+                in_q.producer_blocked = True
+                while in_q.full():
+                    await self._reader_lot.park()
+            else:
+                await checkpoint()
+
+    async def _writer(self) -> None:
+        pipe = self.pipe
+        assert pipe is not None
+        out_q = pipe.out_q
+        items = out_q.items
+        popleft = items.popleft
+        conn = self.conn
+        while True:
+            if not items and not self._pending:
+                self._writer_parked = True
+                self.owner._writer_idle()
+                await self._writer_lot.park()
+                continue
+            bufs: list[Any] = []
+            if self._pending:
+                bufs.extend(self._pending)
+                self._pending.clear()
+            if items:
+                batch: list[Any] = []
+                size = 0
+                while items and len(batch) < BATCH_MESSAGES and size < BATCH_BYTES:
+                    msg = popleft()
+                    batch.append(msg)
+                    size += len(msg[0])
+                out_q.room_made()
+                if conn.mechanism.transforms_traffic:
+                    conn.send_messages(batch, bufs)
+                else:
+                    encode_batch(batch, bufs)
+            await self._write_now(bufs)
+
+    async def _write_now(self, data: Any) -> None:
+        """Write ``data`` (bytes or a list of buffers) completely."""
+        if not data:
+            return
+        sock = self.sock
+        bufs = data if isinstance(data, list) else [data]
+        if len(bufs) > _IOV_MAX:
+            bufs = _coalesce(bufs)
+        views = [memoryview(b) if not isinstance(b, memoryview) else b for b in bufs]
+        while views:
+            try:
+                n = sock.sendmsg(views) if len(views) > 1 else sock.send(views[0])
+            except BlockingIOError:
+                await trio.lowlevel.wait_writable(sock)
+                continue
+            except OSError as exc:
+                raise ConnectionLost(_os_reason(exc)) from None
+            while n:
+                first = views[0]
+                if n >= len(first):
+                    n -= len(first)
+                    views.pop(0)
+                else:
+                    views[0] = first[n:]
+                    n = 0
+        await trio.lowlevel.checkpoint()
+
+    async def _flush_quietly(self) -> None:
+        """Best effort: send what the connection left (an ERROR command), briefly."""
+        out = self.conn.data_to_send()
+        if not out:
+            return
+        with trio.move_on_after(0.5):
+            try:
+                await self._write_now(out)
+            except ConnectionLost:
+                pass
+
+
+def _noop() -> None:
+    return None
+
+
+def _coalesce(bufs: list[Any]) -> list[Any]:
+    """Join buffers so that no more than _IOV_MAX remain (keeping big ones apart)."""
+    out: list[Any] = []
+    run = bytearray()
+    for b in bufs:
+        if len(b) >= 65536:
+            if run:
+                out.append(run)
+                run = bytearray()
+            out.append(b)
+        else:
+            run += b
+    if run:
+        out.append(run)
+    if len(out) > _IOV_MAX:
+        return [b"".join(bytes(b) for b in out)]
+    return out
+
+
+def _os_reason(exc: OSError) -> str:
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return f"{exc.strerror or exc}" + (f" ({name})" if name else "")
