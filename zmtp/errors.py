@@ -82,8 +82,21 @@ class AuthenticationFailed(HandshakeError):
 class PeerError(HandshakeError):
     """The peer sent an ERROR command: it refuses this connection (RFC 23, Error Handling).
 
-    The peer asks us not to reconnect with the same credentials.
+    ``peer_reason`` is the reason the peer gave (a ZAP status code such as ``"400"``
+    when a server refused our credentials). The peer asks us not to reconnect with
+    the same credentials.
     """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        peer_reason: str = "",
+        rfc: int | None = None,
+        section: str | None = None,
+    ):
+        self.peer_reason = peer_reason
+        super().__init__(reason, rfc=rfc, section=section)
 
 
 class ZMTPValueError(ZMTPError, ValueError):

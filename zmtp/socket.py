@@ -118,6 +118,9 @@ class Socket:
         self.context = context if context is not None else Context.instance()
         self.options = Options(**options)
         self._pattern = pattern_for(self.type)(self.options)
+        # The pattern's two hot verbs, looked up once.
+        self._psend = self._pattern.send
+        self._precv = self._pattern.recv
         self._send_lot = trio.lowlevel.ParkingLot()
         self._recv_lot = trio.lowlevel.ParkingLot()
         self._drain_lot = trio.lowlevel.ParkingLot()
@@ -636,16 +639,25 @@ class Socket:
             handler(engine.pipe, ev)
 
     # -- sending -----------------------------------------------------------------------
+    #
+    # send() and recv() open with a fast path for the common case (one bytes frame,
+    # no flags, a peer ready): a queue operation and a cheap cancellation check, with
+    # a real checkpoint every _YIELD_EVERY calls. Everything else goes through the
+    # general path, which waits on a parking lot when the pattern says "would block".
 
-    def send_multipart_nowait(self, msg_parts: Sequence[Any]) -> None:
-        """Send a whole message now or raise :class:`zmtp.Again` (nothing sent)."""
+    def _prepare(self, msg_parts: Sequence[Any]) -> list[bytes]:
         self._check_open()
         frames = [_frame(p) for p in msg_parts]
         if not frames:
             raise ZMTPValueError("a message needs at least one frame")
         if self._send_partial:
             frames = self._send_partial + frames
-        if not self._pattern.send(frames):
+        return frames
+
+    def send_multipart_nowait(self, msg_parts: Sequence[Any]) -> None:
+        """Send a whole message now or raise :class:`zmtp.Again` (nothing sent)."""
+        frames = self._prepare(msg_parts)
+        if not self._psend(frames):
             raise Again(f"{self.type.name}: no peer can take a message now")
         self._send_partial = []
 
@@ -653,46 +665,52 @@ class Socket:
         """Send a whole message; waits while no peer can take it (HWM, no peer yet).
 
         With ``flags=zmtp.DONTWAIT`` (or when ``sndtimeo`` expires) raises
-        :class:`zmtp.Again` instead of waiting. Cancellation-safe.
+        :class:`zmtp.Again` instead of waiting. Cancellation-safe: a cancelled call
+        sent nothing.
         """
-        self._check_open()
-        frames = [_frame(p) for p in msg_parts]
-        if not frames:
-            raise ZMTPValueError("a message needs at least one frame")
-        if self._send_partial:
-            frames = self._send_partial + frames
+        await self._send_frames(self._prepare(msg_parts), flags)
+        self._send_partial = []
+
+    async def _send_frames(self, frames: list[bytes], flags: int) -> None:
         await trio.lowlevel.checkpoint_if_cancelled()
-        pattern = self._pattern
-        if not pattern.send(frames):
-            if flags & DONTWAIT:
-                raise Again(f"{self.type.name}: no peer can take a message now")
-            timeo = self.options.get("sndtimeo")
-            if timeo < 0:
-                await self._wait_send(frames)
-            else:
-                with trio.move_on_after(timeo / 1000):
-                    await self._wait_send(frames)
-                    timeo = -2
-                if timeo != -2:
-                    raise Again(f"{self.type.name}: sndtimeo of {timeo} ms expired")
-        else:
+        if self._psend(frames):
             self._yield_count += 1
             if self._yield_count >= _YIELD_EVERY:
                 self._yield_count = 0
                 await trio.lowlevel.cancel_shielded_checkpoint()
-        self._send_partial = []
+            return
+        if flags & DONTWAIT:
+            raise Again(f"{self.type.name}: no peer can take a message now")
+        timeo = self.options.get("sndtimeo")
+        if timeo < 0:
+            await self._wait_send(frames)
+            return
+        with trio.move_on_after(timeo / 1000):
+            await self._wait_send(frames)
+            return
+        raise Again(f"{self.type.name}: sndtimeo of {timeo} ms expired")
 
     async def _wait_send(self, frames: list[bytes]) -> None:
-        pattern = self._pattern
+        psend = self._psend
         while True:
             await self._send_lot.park()
             self._check_open()
-            if pattern.send(frames):
+            if psend(frames):
                 return
 
     async def send(self, data: Any, flags: int = 0, *, more: bool = False) -> None:
         """Send one frame; with ``more=True`` (or ``flags=zmtp.SNDMORE``) it is held
         until the message's last frame is sent."""
+        if type(data) is bytes and not (flags or more or self._send_partial or self._closing):
+            await trio.lowlevel.checkpoint_if_cancelled()
+            if self._psend([data]):
+                self._yield_count += 1
+                if self._yield_count >= _YIELD_EVERY:
+                    self._yield_count = 0
+                    await trio.lowlevel.cancel_shielded_checkpoint()
+                return
+            await self._send_frames([data], 0)
+            return
         if more or flags & SNDMORE:
             self._check_open()
             self._send_partial.append(_frame(data))
@@ -722,7 +740,7 @@ class Socket:
             rest, self._recv_partial = self._recv_partial, []
             return rest
         self._check_open()
-        msg = self._pattern.recv()
+        msg = self._precv()
         if msg is None:
             raise Again(f"{self.type.name}: no message available")
         return msg
@@ -737,9 +755,12 @@ class Socket:
             rest, self._recv_partial = self._recv_partial, []
             await trio.lowlevel.checkpoint_if_cancelled()
             return rest
+        return await self._recv_message(flags)
+
+    async def _recv_message(self, flags: int) -> list[bytes]:
         self._check_open()
         await trio.lowlevel.checkpoint_if_cancelled()
-        msg = self._pattern.recv()
+        msg = self._precv()
         if msg is not None:
             self._yield_count += 1
             if self._yield_count >= _YIELD_EVERY:
@@ -756,22 +777,37 @@ class Socket:
         raise Again(f"{self.type.name}: rcvtimeo of {timeo} ms expired")
 
     async def _wait_recv(self) -> list[bytes]:
-        pattern = self._pattern
+        precv = self._precv
         while True:
             await self._recv_lot.park()
             self._check_open()
-            msg = pattern.recv()
+            msg = precv()
             if msg is not None:
                 return msg
 
     async def recv(self, flags: int = 0) -> bytes:
         """The next frame. For a multipart message, the following frames come from
         the next calls while ``rcvmore`` is true (pyzmq's behaviour)."""
-        if not self._recv_partial:
-            self._recv_partial = await self.recv_multipart(flags)
-        else:
+        if self._recv_partial:
             await trio.lowlevel.checkpoint_if_cancelled()
-        return self._recv_partial.pop(0)
+            return self._recv_partial.pop(0)
+        if not (flags or self._closing):
+            await trio.lowlevel.checkpoint_if_cancelled()
+            msg = self._precv()
+            if msg is not None:
+                self._yield_count += 1
+                if self._yield_count >= _YIELD_EVERY:
+                    self._yield_count = 0
+                    await trio.lowlevel.cancel_shielded_checkpoint()
+                if len(msg) == 1:
+                    return msg[0]  # type: ignore[no-any-return]
+                self._recv_partial = msg
+                return msg.pop(0)  # type: ignore[no-any-return]
+        msg = await self._recv_message(flags)
+        if len(msg) > 1:
+            self._recv_partial = msg
+            return msg.pop(0)  # type: ignore[no-any-return]
+        return msg[0]  # type: ignore[no-any-return]
 
     def recv_nowait(self) -> bytes:
         if not self._recv_partial:

@@ -57,6 +57,29 @@ class FairQueue:
         p = self.pipes
         p[i], p[j] = p[j], p[i]
 
+    def recv_msg(self) -> list[Any] | None:
+        """Like :meth:`recv` without the pipe: the hot path of fair-queued receives,
+        with the queue operations inlined (see :meth:`MsgQueue.get`)."""
+        pipes = self.pipes
+        while self._active:
+            i = self._current
+            pipe = pipes[i]
+            q = pipe.in_q
+            items = q.items
+            if items:
+                msg = items.popleft()
+                if q.producer_blocked and not (0 < q.hwm <= len(items)):
+                    q.producer_blocked = False
+                    q.wake_producer()
+                if items:
+                    i += 1
+                    self._current = i if i < self._active else 0
+                else:
+                    self._drained(i, pipe)
+                return msg
+            self._drained(i, pipe)
+        return None
+
     def has_input(self) -> bool:
         return self._active > 0
 

@@ -71,10 +71,25 @@ class LoadBalancer:
         return False
 
     def send(self, msg: list[Any]) -> Pipe | None:
-        """Write ``msg`` to the next pipe with room; the pipe, or None if all are full."""
-        if not self.can_send():
-            return None
-        pipe = self.pipes[self._current]
-        pipe.write(msg)
-        self._current = (self._current + 1) % self._active
-        return pipe
+        """Write ``msg`` to the next pipe with room; the pipe, or None if all are full.
+
+        This is the hot path of every load-balancing send, so the pipe checks are
+        inlined here (see :meth:`Pipe.writable` and :meth:`MsgQueue.put`).
+        """
+        pipes = self.pipes
+        while self._active:
+            i = self._current
+            pipe = pipes[i]
+            q = pipe.out_q
+            items = q.items
+            hwm = q.hwm
+            if pipe.state == "active" and (hwm == 0 or len(items) < hwm):
+                items.append(msg)
+                if len(items) == 1:
+                    q.wake_consumer()
+                i += 1
+                self._current = i if i < self._active else 0
+                return pipe
+            q.producer_blocked = True
+            self._deactivate(i)
+        return None

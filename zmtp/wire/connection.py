@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from zmtp.constants import SocketType, compatible
 from zmtp.errors import (
@@ -202,7 +203,7 @@ class Connection:
         self._transform = self.mechanism.transforms_traffic
         # Message assembly for transforming mechanisms (CURVE), whose frames arrive
         # one by one inside commands.
-        self._partial: list[bytes] = []
+        self._partial = Message()
         self._partial_size = 0
         # Our socket receives subscriptions (PUB/XPUB) and so must read ZMTP 3.0
         # subscription messages.
@@ -411,6 +412,9 @@ class Connection:
 
     def _fail(self, exc: ProtocolError) -> None:
         before = self.state
+        if before in (_S.GREETING, _S.HANDSHAKE) and not isinstance(exc, HandshakeError):
+            # Whatever breaks before traffic breaks the handshake (same reason and RFC).
+            exc = HandshakeError(exc.reason, rfc=exc.rfc, section=exc.section)
         self.state = _S.FAILED
         self.error = exc
         # "The error is the reply": a peer in the handshake learns why (RFC 23 Error
@@ -516,7 +520,7 @@ class Connection:
         mech = self.mechanism
         meta = mech.peer_metadata or Metadata()
         raw_type = meta.get("Socket-Type")
-        self.peer_socket_type = SocketType.from_wire(raw_type) if raw_type else None
+        self.peer_socket_type = SocketType.from_wire(raw_type) if raw_type is not None else None
         self.peer_routing_id = meta.get("Identity", b"")
         self.peer_properties = meta
         self.state = _S.TRAFFIC
@@ -530,7 +534,7 @@ class Connection:
         assert self.version is not None
         self._events.append(
             HandshakeComplete(
-                socket_type=self.peer_socket_type or self.socket_type,
+                socket_type=self.peer_socket_type,
                 routing_id=self.peer_routing_id,
                 properties=meta,
                 version=self.version,
@@ -541,10 +545,16 @@ class Connection:
         )
 
     def _drain(self) -> None:
-        """Turn every complete frame the decoder holds into events."""
-        items = self._decoder.read()
-        if not items:
-            return
+        """Turn every complete frame the decoder holds into events; then raise the
+        decoder's error, if it met one after those frames."""
+        decoder = self._decoder
+        items = decoder.read()
+        if items:
+            self._process(items)
+        if decoder.error is not None:
+            raise decoder.error
+
+    def _process(self, items: list[Any]) -> None:
         events = self._events
         i = 0
         n = len(items)
@@ -552,7 +562,7 @@ class Connection:
         while i < n and self.state is _S.HANDSHAKE:
             item = items[i]
             i += 1
-            if type(item) is list:
+            if type(item) is Message:
                 raise HandshakeError(
                     "peer sent a message before the handshake completed",
                     rfc=23,
@@ -567,14 +577,19 @@ class Connection:
             for item in items[i:]:
                 self._on_wrapped(item)
             return
+        if i:
+            items = items[i:]
         subs = self._reads_subscriptions
-        for item in items[i:] if i else items:
-            if type(item) is list:
+        if not subs and not self._decoder.commands_read:
+            events.extend(items)  # all messages: the common case, no per-item work
+            return
+        for item in items:
+            if type(item) is Message:
                 if subs and len(item) == 1 and item[0][:1] in (b"\x01", b"\x00"):
                     body = item[0]
                     events.append(Subscribe(body[1:]) if body[0] == 1 else Cancel(body[1:]))
                 else:
-                    events.append(Message(item))
+                    events.append(item)
             else:
                 self._on_command(item.body)  # type: ignore[union-attr]
 
@@ -593,13 +608,15 @@ class Connection:
             self._events.append(Cancel(data))
         elif name == cmd.ERROR:
             reason = cmd.parse_error(data)
-            raise PeerError(f"peer sent ERROR: {reason!r}", rfc=23, section="Error Handling")
+            raise PeerError(
+                f"peer sent ERROR: {reason!r}", peer_reason=reason, rfc=23, section="Error Handling"
+            )
         else:
             self._events.append(UnknownCommand(name, data))
 
     def _on_wrapped(self, item: object) -> None:
         """One frame under a transforming mechanism: every frame arrives as a command."""
-        if type(item) is list:
+        if type(item) is Message:
             raise ProtocolError(
                 f"{self.mechanism.name.decode()} traffic must arrive in command frames, "
                 "got a plain message frame",
@@ -620,7 +637,7 @@ class Connection:
         self._partial_size = size
         if not flags & MORE:
             frames = self._partial
-            self._partial = []
+            self._partial = Message()
             self._partial_size = 0
             if (
                 self._reads_subscriptions
@@ -630,4 +647,4 @@ class Connection:
                 topic = frames[0][1:]
                 self._events.append(Subscribe(topic) if frames[0][0] == 1 else Cancel(topic))
             else:
-                self._events.append(Message(frames))
+                self._events.append(frames)

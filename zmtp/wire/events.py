@@ -1,8 +1,8 @@
 """Events a :class:`~zmtp.wire.connection.Connection` reports: what the peer did.
 
 Events are small immutable objects; compare them with ``==`` in tests and dispatch on
-their type in engines. :class:`Message` is the hot one and is kept as light as
-possible (a single slot holding the list of frame bodies).
+their type in engines. :class:`Message` is the hot one: it is the list of the
+message's frame bodies itself (a ``list`` subclass), built once by the decoder.
 
 This file never touches a socket.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from zmtp.constants import SocketType
+from zmtp.wire._event import Event, Message
 from zmtp.wire.commands import Metadata
 from zmtp.wire.greeting import Greeting
 
@@ -28,12 +29,6 @@ __all__ = [
     "Subscribe",
     "UnknownCommand",
 ]
-
-
-class Event:
-    """Base class of connection events."""
-
-    __slots__ = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,35 +56,20 @@ class GreetingReceived(Event):
 class HandshakeComplete(Event):
     """The security handshake is done and metadata went both ways; traffic may flow.
 
-    ``version`` is the negotiated ZMTP version (the lower of the two, RFC 37);
+    ``socket_type`` is None only when the peer sent no ``Socket-Type`` and the
+    connection was told not to check it; ``version`` is the negotiated ZMTP version
+    (the lower of the two, RFC 37);
     ``routing_id`` is the peer's ``Identity`` property (empty when absent);
     ``user_id`` and ``auth_metadata`` come from the server's authentication decision.
     """
 
-    socket_type: SocketType
+    socket_type: SocketType | None
     routing_id: bytes
     properties: Metadata
     version: tuple[int, int]
     mechanism: bytes
     user_id: bytes = b""
     auth_metadata: Metadata = dataclasses.field(default_factory=Metadata)
-
-
-class Message(Event):
-    """A complete message: ``frames`` is the list of its frame bodies (``bytes``)."""
-
-    __slots__ = ("frames",)
-
-    def __init__(self, frames: list[bytes]):
-        self.frames = frames
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is Message and other.frames == self.frames
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Message({self.frames!r})"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -41,6 +41,7 @@ import struct
 from collections.abc import Sequence
 
 from zmtp.errors import ProtocolError
+from zmtp.wire._event import Message
 
 __all__ = [
     "COMMAND",
@@ -65,6 +66,9 @@ RESERVED_BITS = 0xF8
 
 #: Bodies this large (and larger) are assembled in a buffer of their own.
 LARGE_BODY = 64 * 1024
+#: Large bodies up to this size get their whole buffer at once (and can be filled
+#: with recv_into); beyond it, the buffer grows with the octets that really arrive.
+PREALLOCATE_BODY = 16 * 1024 * 1024
 #: Bodies this large are written as their own buffer in a gathering write rather than
 #: copied into the batch buffer.
 GATHER_BODY = 16 * 1024
@@ -103,7 +107,7 @@ class CommandFrame:
 
 
 #: What the decoder yields: a complete message (list of frame bodies) or a command.
-Decoded = list[bytes] | CommandFrame
+Decoded = Message | CommandFrame
 
 
 # ---------------------------------------------------------------------------------------
@@ -137,19 +141,14 @@ def encode_command_frame(name: bytes, data: Buffer = b"") -> bytes:
 def encode_message(frames: Sequence[Buffer]) -> bytes:
     """A whole message as one ``bytes`` (MORE on every frame but the last)."""
     out: list[Buffer] = []
-    encode_message_into(frames, out, gather=False)
+    encode_message_into(frames, out)
     return b"".join(out)
 
 
-def encode_message_into(
-    frames: Sequence[Buffer], out: list[Buffer], *, gather: bool = True
-) -> None:
-    """Append the wire form of a message to ``out``.
-
-    With ``gather`` true, bodies of ``GATHER_BODY`` octets or more are appended as
-    their own buffer (no copy), ready for a ``sendmsg``-style gathering write; small
-    frames are appended header and body separately and are meant to be joined by the
-    caller. An empty ``frames`` is refused: ZMTP has no zero-frame message.
+def encode_message_into(frames: Sequence[Buffer], out: list[Buffer]) -> None:
+    """Append the wire form of a message to ``out``: each frame's header, then its body
+    as given (uncopied). Join the pieces, or hand them to a gathering write.
+    An empty ``frames`` is refused: ZMTP has no zero-frame message.
     """
     n = len(frames)
     if n == 0:
@@ -220,7 +219,7 @@ class FrameDecoder:
         dec = FrameDecoder(maxmsgsize=1 << 20)
         dec.feed(chunk)
         for item in dec.read():
-            if type(item) is list:     # a message: list of frame bodies (bytes)
+            if type(item) is Message:  # a list of frame bodies (bytes)
                 ...
             else:                      # a CommandFrame
                 ...
@@ -248,13 +247,17 @@ class FrameDecoder:
         self._chunks: list[bytes] = []
         self._have = 0  # octets held in _chunks
         self._need = 2  # octets needed before parsing can progress
-        self._partial: list[bytes] = []  # frames of an unfinished multipart message
+        self._partial: Message = Message()  # frames of an unfinished multipart message
         self._partial_size = 0
         # A large body being assembled in place.
         self._big: bytearray | None = None
         self._big_filled = 0
+        self._big_size = 0
         self._big_flags = 0
         self._broken = False
+        self._error: ProtocolError | None = None
+        #: How many of the items returned by the last read() are commands.
+        self.commands_read = 0
 
     # -- input ------------------------------------------------------------------------
 
@@ -277,23 +280,30 @@ class FrameDecoder:
         A transport may ``recv_into`` this view and then call :meth:`body_written`,
         saving a copy. Returns None when no large body is pending.
         """
-        if self._big is None:
+        if self._big is None or len(self._big) != self._big_size:
             return None
         return memoryview(self._big)[self._big_filled :]
 
     def body_written(self, n: int) -> None:
         """Record that ``n`` octets were written into :meth:`body_buffer`."""
-        assert self._big is not None and 0 <= n <= len(self._big) - self._big_filled
+        assert self._big is not None and 0 <= n <= self._big_size - self._big_filled
         self._big_filled += n
 
     def _fill_big(self, data: Buffer) -> Buffer:
         big = self._big
         assert big is not None
-        room = len(big) - self._big_filled
-        take = min(room, len(data))
-        big[self._big_filled : self._big_filled + take] = data[:take]
+        take = min(self._big_size - self._big_filled, len(data))
+        if len(big) == self._big_size:
+            big[self._big_filled : self._big_filled + take] = data[:take]
+        else:
+            big += data[:take]
         self._big_filled += take
         return data[take:]
+
+    @property
+    def error(self) -> ProtocolError | None:
+        """The violation met after the items last returned (raised by the next read)."""
+        return self._error
 
     @property
     def buffered(self) -> int:
@@ -311,23 +321,29 @@ class FrameDecoder:
     def read(self) -> list[Decoded]:
         """Every message and command completed by the octets fed so far, in order."""
         if self._broken:
-            raise ProtocolError("the frame decoder already failed; close the connection")
+            raise self._error or ProtocolError("the frame decoder already failed")
+        self.commands_read = 0
         out: list[Decoded] = []
-        if self._big is not None:
-            if self._big_filled < len(self._big):
-                return out
-            body = bytes(self._big)
-            self._big = None
-            self._finish_frame(self._big_flags, body, out)
-            # Octets that arrived after the body were kept in _chunks by feed().
-        if self._have < self._need:
-            return out
-        chunks = self._chunks
-        buf = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         try:
+            if self._big is not None:
+                if self._big_filled < self._big_size:
+                    return out
+                body = bytes(self._big)
+                self._big = None
+                self._finish_frame(self._big_flags, body, out)
+                # Octets that arrived after the body were kept in _chunks by feed().
+            if self._have < self._need:
+                return out
+            chunks = self._chunks
+            buf = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             pos = self._parse(buf, out)
-        except ProtocolError:
+        except ProtocolError as exc:
+            # What was complete before the violation is delivered; the error is
+            # raised by the next read().
             self._broken = True
+            self._error = exc
+            if out:
+                return out
             raise
         rest = len(buf) - pos
         if rest == 0:
@@ -352,6 +368,22 @@ class FrameDecoder:
                 self._need = 2
                 return pos
             flags = buf[pos]
+            if flags == 0 and not partial:
+                # Fast path: a short single-frame message, the common case.
+                size = buf[pos + 1]
+                if 0 <= maxsize < size:
+                    raise ProtocolError(
+                        f"message of {size} octets exceeds maxmsgsize {maxsize}",
+                        rfc=23,
+                        section="Framing",
+                    )
+                stop = pos + 2 + size
+                if stop > end:
+                    self._need = 2 + size
+                    return pos
+                out.append(Message((buf[pos + 2 : stop],)))
+                pos = stop
+                continue
             if flags & RESERVED_BITS:
                 raise ProtocolError(
                     f"frame flags 0x{flags:02X} set reserved bits 3-7, which MUST be zero",
@@ -404,6 +436,7 @@ class FrameDecoder:
             pos = stop
             if flags & COMMAND:
                 out.append(CommandFrame(body))
+                self.commands_read += 1
             elif flags & MORE:
                 partial.append(body)
                 self._partial_size += size
@@ -416,16 +449,22 @@ class FrameDecoder:
             elif partial:
                 partial.append(body)
                 out.append(partial)
-                partial = self._partial = []
+                partial = self._partial = Message()
                 self._partial_size = 0
             else:
-                out.append([body])
+                out.append(Message((body,)))
 
     def _start_big(self, flags: int, size: int, buf: bytes, start: int) -> None:
-        big = bytearray(size)
         have = len(buf) - start
-        big[:have] = memoryview(buf)[start:]
+        if size <= PREALLOCATE_BODY:
+            big = bytearray(size)
+            big[:have] = memoryview(buf)[start:]
+        else:
+            # A size is a claim: beyond PREALLOCATE_BODY the buffer grows as octets
+            # actually arrive (and body_buffer() offers no direct fill).
+            big = bytearray(memoryview(buf)[start:])
         self._big = big
+        self._big_size = size
         self._big_filled = have
         self._big_flags = flags
         self._need = 2
@@ -433,13 +472,18 @@ class FrameDecoder:
     def _finish_frame(self, flags: int, body: bytes, out: list[Decoded]) -> None:
         if flags & COMMAND:
             out.append(CommandFrame(body))
+            self.commands_read += 1
         elif flags & MORE:
             self._partial.append(body)
             self._partial_size += len(body)
+            if self.max_frames is not None and len(self._partial) >= self.max_frames:
+                raise ProtocolError(
+                    f"message has more than {self.max_frames} frames", rfc=23, section="Framing"
+                )
         elif self._partial:
             self._partial.append(body)
             out.append(self._partial)
-            self._partial = []
+            self._partial = Message()
             self._partial_size = 0
         else:
-            out.append([body])
+            out.append(Message((body,)))

@@ -96,8 +96,10 @@ class GreetingParser:
 
     Feed it the start of the byte stream with :meth:`feed`; it returns the number of
     octets it consumed (it never consumes past the 64th). ``peer_major`` becomes known
-    after 11 octets; :attr:`greeting` after 64. Violations raise :class:`ProtocolError`
-    (or :class:`HandshakeError`) as early as the offending octet arrives.
+    after 11 octets; :attr:`greeting` after 64. The signature and the version are
+    judged as their octets arrive (a wrong first octet fails after one octet); the
+    mechanism and the as-server octet once the greeting is complete. Violations raise
+    :class:`ProtocolError` (or :class:`HandshakeError`).
     """
 
     def __init__(self) -> None:

@@ -132,7 +132,10 @@ class Mechanism:
             return None
         reason = parse_error(data)
         return PeerError(
-            f"peer refused the handshake: {reason!r}", rfc=23, section="Error Handling"
+            f"peer refused the handshake: {reason!r}",
+            peer_reason=reason,
+            rfc=23,
+            section="Error Handling",
         )
 
     def _unexpected(self, name: bytes, state: str) -> HandshakeError:
