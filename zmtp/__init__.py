@@ -75,11 +75,13 @@ __all__ = [
     "ZMTPError",
     "ZMTPValueError",
     "__version__",
+    "proxy",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
     from zmtp.context import Context
     from zmtp.monitor import Event, Monitor, MonitorEvent
+    from zmtp.proxy import proxy
     from zmtp.socket import Socket
 
 _LAZY = {
@@ -88,6 +90,7 @@ _LAZY = {
     "Event": "zmtp.monitor",
     "Monitor": "zmtp.monitor",
     "MonitorEvent": "zmtp.monitor",
+    "proxy": "zmtp.proxy",
 }
 
 

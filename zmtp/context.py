@@ -138,7 +138,7 @@ class Context:
         self._links.setdefault(name, []).append(link)
         if binder is not None:
             self._complete(link, binder, name, raise_errors=True)
-        elif not sock.options.get("immediate"):
+        elif sock._pattern.attach_before_connect and not sock.options.get("immediate"):
             conn.attached = sock._attach(here)
 
     def _complete(
@@ -164,6 +164,7 @@ class Context:
         binder._hook(there)
         here.routing_id = binder.options.get("routing_id")
         here.peer_type = binder.type
+        here.assigned_id = link.conn.assigned_id
         there.routing_id = connecter.options.get("routing_id")
         there.peer_type = connecter.type
         if not link.conn.attached:
@@ -172,6 +173,7 @@ class Context:
             self._drop(link, name, leaving=binder)
             return
         for sock, pipe in ((connecter, here), (binder, there)):
+            sock._probe(pipe)
             sock._emit(Event.HANDSHAKE_SUCCEEDED, f"inproc://{name}")
             if pipe.readable():
                 sock._pipe_readable(pipe)

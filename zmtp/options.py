@@ -89,12 +89,25 @@ _SPECS = [
     OptionSpec("plain_password", b"", bytes, "PLAIN client password", _credential),
     OptionSpec("zap_domain", b"", bytes, "authentication domain (RFC 27)"),
     OptionSpec("last_endpoint", "", str, "the endpoint last bound or connected", readonly=True),
+    # Request-reply (RFC 28), with libzmq's semantics.
+    OptionSpec("req_relaxed", False, bool, "REQ may send a new request before the reply"),
+    OptionSpec("req_correlate", False, bool, "REQ prefixes requests with an id, checks replies"),
+    OptionSpec("router_mandatory", False, bool, "ROUTER raises on unroutable sends"),
+    OptionSpec("router_handover", False, bool, "a duplicate routing id takes over the old one"),
+    OptionSpec(
+        "connect_routing_id",
+        b"",
+        bytes,
+        "ROUTER id for the peer of the next connect()",
+        _routing_id,
+    ),
+    OptionSpec("probe_router", False, bool, "send an empty message to every new peer"),
 ]
 
 #: Every option by name.
 OPTIONS: dict[str, OptionSpec] = {spec.name: spec for spec in _SPECS}
 #: Other names pyzmq users know.
-ALIASES = {"identity": "routing_id"}
+ALIASES = {"identity": "routing_id", "connect_rid": "connect_routing_id"}
 
 
 class Options:

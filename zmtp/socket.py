@@ -59,6 +59,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Socket"]
 
+#: The types that honour probe_router.
+_PROBERS = frozenset({SocketType.ROUTER, SocketType.DEALER, SocketType.REQ})
+
 #: A real checkpoint (a chance for other tasks to run) every this many sends/recvs
 #: that did not need to wait.
 _YIELD_EVERY = 64
@@ -97,6 +100,7 @@ class _Connecter:
         self.scope: trio.CancelScope | None = None
         self.engine: StreamEngine | None = None
         self.attached = False
+        self.assigned_id = b""  # connect_routing_id given for this peer
 
 
 class Socket:
@@ -118,6 +122,8 @@ class Socket:
         self.context = context if context is not None else Context.instance()
         self.options = Options(**options)
         self._pattern = pattern_for(self.type)(self.options)
+        if hasattr(self._pattern, "evict"):
+            self._pattern.evict = self._evict
         # The pattern's two hot verbs, looked up once.
         self._psend = self._pattern.send
         self._precv = self._pattern.recv
@@ -324,15 +330,23 @@ class Socket:
         self._check_open()
         if endpoint in self._connecters:
             raise ZMTPValueError(f"already connected to {endpoint!r}")
+        # libzmq consumes connect_routing_id: it names the peer of this connect only.
+        assigned = self.options.get("connect_routing_id")
+        if assigned:
+            self.options.set("connect_routing_id", b"")
         if ep.transport == "inproc":
             conn = _Connecter(str(ep), None)
+            conn.assigned_id = assigned
             self._connecters[endpoint] = conn
             self.context._inproc_connect(self, ep.address, conn)
         else:
             nursery = await self._running()
-            pipe = None if self.options.get("immediate") else self._new_pipe(str(ep))
+            early = self._pattern.attach_before_connect and not self.options.get("immediate")
+            pipe = self._new_pipe(str(ep)) if early else None
             conn = _Connecter(str(ep), pipe)
+            conn.assigned_id = assigned
             if pipe is not None:
+                pipe.assigned_id = assigned
                 conn.attached = self._attach(pipe)
             self._connecters[endpoint] = conn
             await nursery.start(self._connect_loop, ep, conn)
@@ -443,7 +457,7 @@ class Socket:
             if tcp:
                 sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
             self._emit(Event.ACCEPTED, real, sock.fileno())
-            engine = StreamEngine(self, sock, real, as_server=True)
+            engine = StreamEngine(self, sock, real, as_server=True, accepted=True)
             conns.start_soon(self._run_engine, engine)
 
     # -- connecters --------------------------------------------------------------------
@@ -600,15 +614,32 @@ class Socket:
                     return None
         else:
             pipe = self._new_pipe(engine.endpoint)
+            connecter = self._connecters.get(engine.endpoint) if not engine.accepted else None
+            if connecter is not None:
+                pipe.assigned_id = connecter.assigned_id
         pipe.routing_id = conn.peer_routing_id
         pipe.peer_type = conn.peer_socket_type
         pipe.properties = conn.peer_properties
         pipe.user_id = conn.mechanism.user_id
         if connecter_pipe is None and not self._attach(pipe):
             return None
+        self._probe(pipe)
         if pipe.out_q.items:
             self._send_lot.unpark_all()
         return pipe
+
+    def _probe(self, pipe: Pipe) -> None:
+        """``probe_router``: greet every new peer with an empty message (libzmq)."""
+        if self.options.get("probe_router") and self.type in _PROBERS:
+            pipe.out_q.items.appendleft([b""])
+            pipe.out_q.wake_consumer()
+
+    def _evict(self, pipe: Pipe) -> None:
+        """Close the connection behind ``pipe`` (a ROUTER id handed over)."""
+        for engine in self._engines:
+            if engine.pipe is pipe:
+                engine.close()
+        self._terminate(pipe)
 
     def _engine_done(self, engine: StreamEngine) -> None:
         pipe = engine.pipe
@@ -806,8 +837,8 @@ class Socket:
         msg = await self._recv_message(flags)
         if len(msg) > 1:
             self._recv_partial = msg
-            return msg.pop(0)  # type: ignore[no-any-return]
-        return msg[0]  # type: ignore[no-any-return]
+            return msg.pop(0)
+        return msg[0]
 
     def recv_nowait(self) -> bytes:
         if not self._recv_partial:

@@ -8,6 +8,9 @@ from zmtp.patterns.dealer import Dealer
 from zmtp.patterns.pair import Pair
 from zmtp.patterns.pull import Pull
 from zmtp.patterns.push import Push
+from zmtp.patterns.rep import Rep
+from zmtp.patterns.req import Req
+from zmtp.patterns.router import Router
 
 __all__ = ["PATTERNS", "Pattern", "pattern_for"]
 
@@ -16,6 +19,9 @@ PATTERNS: dict[SocketType, type[Pattern]] = {
     SocketType.PULL: Pull,
     SocketType.PAIR: Pair,
     SocketType.DEALER: Dealer,
+    SocketType.REQ: Req,
+    SocketType.REP: Rep,
+    SocketType.ROUTER: Router,
 }
 
 

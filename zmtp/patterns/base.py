@@ -37,6 +37,9 @@ class Pattern:
     socket_type: ClassVar[SocketType]
     #: The RFC that defines the type, for error messages.
     rfc: ClassVar[str] = ""
+    #: Whether a connecter's pipe is attached before its connection is up (so that
+    #: sends queue for a peer not yet reached), as libzmq does unless ``immediate``.
+    attach_before_connect: ClassVar[bool] = True
 
     def __init__(self, options: Any = None) -> None:
         self.options = options
@@ -73,7 +76,7 @@ class SendsLoadBalanced(Pattern):
         super().__init__(options)
         self.lb = LoadBalancer()
         # Hot path: the socket calls the balancer directly (a pipe is truthy).
-        self.send = self.lb.send  # type: ignore[method-assign]
+        self.send = self.lb.send  # type: ignore[method-assign, assignment]
 
     def send(self, msg: Msg) -> bool:
         return self.lb.send(msg) is not None

@@ -100,6 +100,7 @@ class Pipe:
     """
 
     __slots__ = (
+        "assigned_id",
         "attached",
         "endpoint",
         "in_q",
@@ -124,6 +125,8 @@ class Pipe:
         self.state = "active"
         #: Set by the socket once its pattern accepted the pipe.
         self.attached = False
+        #: A routing id chosen locally for this peer (ROUTER's connect_routing_id).
+        self.assigned_id = b""
 
     def __repr__(self) -> str:
         return f"<Pipe {self.endpoint} id={self.routing_id!r} {self.state}>"

@@ -74,8 +74,11 @@ class StreamEngine:
         *,
         connecter_pipe: Pipe | None = None,
         as_server: bool,
+        accepted: bool = False,
     ) -> None:
         self.owner = owner
+        self.accepted = accepted
+        self._scope = trio.CancelScope()
         self.sock = sock
         self.endpoint = endpoint
         self.conn: Connection = owner._new_connection(as_server=as_server)
@@ -111,7 +114,16 @@ class StreamEngine:
 
     # -- phases --------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """End the connection now (from any task)."""
+        self.reason = self.reason or "closed by the socket"
+        self._scope.cancel()
+
     async def run(self) -> None:
+        with self._scope:
+            await self._run()
+
+    async def _run(self) -> None:
         owner = self.owner
         try:
             try:

@@ -568,7 +568,7 @@ class Connection:
                     rfc=23,
                     section="Overall Behavior",
                 )
-            name, data = parse_command(item.body)  # type: ignore[union-attr]
+            name, data = parse_command(item.body)
             self._out += self.mechanism.on_command(name, data)
             self._after_mechanism()
         if i == n or self.state is not _S.TRAFFIC:
@@ -591,7 +591,7 @@ class Connection:
                 else:
                     events.append(item)
             else:
-                self._on_command(item.body)  # type: ignore[union-attr]
+                self._on_command(item.body)
 
     def _on_command(self, body: bytes) -> None:
         name, data = parse_command(body)

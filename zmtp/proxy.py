@@ -1,0 +1,52 @@
+"""``zmtp.proxy``: libzmq's built-in devices as one coroutine.
+
+``await zmtp.proxy(frontend, backend)`` moves every message that arrives on one socket
+to the other, in both directions where the socket types allow it, until the calling
+task is cancelled:
+
+* queue (request-reply broker): ROUTER frontend, DEALER backend — the envelope
+  frames ride along, so replies find their way back through any number of hops;
+* forwarder (pub-sub): XSUB frontend, XPUB backend — subscriptions travel upstream as
+  messages;
+* streamer (pipeline): PULL frontend, PUSH backend.
+
+With ``capture``, a copy of each message is also sent there (never blocking the
+proxy: if the capture socket cannot take it, the copy is dropped).
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import trio
+
+from zmtp.constants import SocketType
+from zmtp.errors import Again
+from zmtp.socket import Socket
+
+__all__ = ["proxy"]
+
+_CANNOT_RECV = frozenset({SocketType.PUSH, SocketType.PUB})
+_CANNOT_SEND = frozenset({SocketType.PULL, SocketType.SUB})
+
+
+async def _pump(src: Socket, dst: Socket, capture: Socket | None) -> None:
+    while True:
+        msg = await src.recv_multipart()
+        if capture is not None:
+            try:
+                capture.send_multipart_nowait(list(msg))
+            except Again:
+                pass
+        await dst.send_multipart(msg)
+
+
+async def proxy(frontend: Socket, backend: Socket, capture: Socket | None = None) -> NoReturn:
+    """Forward messages between ``frontend`` and ``backend`` until cancelled."""
+    async with trio.open_nursery() as nursery:
+        if frontend.type not in _CANNOT_RECV and backend.type not in _CANNOT_SEND:
+            nursery.start_soon(_pump, frontend, backend, capture)
+        if backend.type not in _CANNOT_RECV and frontend.type not in _CANNOT_SEND:
+            nursery.start_soon(_pump, backend, frontend, capture)
+        await trio.sleep_forever()
+    raise AssertionError("unreachable")  # pragma: no cover
