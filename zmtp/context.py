@@ -162,6 +162,8 @@ class Context:
         here.out_q.hwm = _sum_hwm(connecter.options.get("sndhwm"), binder.options.get("rcvhwm"))
         there.out_q.hwm = _sum_hwm(binder.options.get("sndhwm"), connecter.options.get("rcvhwm"))
         binder._hook(there)
+        here.in_q.conflate = connecter.options.get("conflate")
+        there.in_q.conflate = binder.options.get("conflate")
         here.routing_id = binder.options.get("routing_id")
         here.peer_type = binder.type
         here.assigned_id = link.conn.assigned_id

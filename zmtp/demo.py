@@ -5,6 +5,12 @@ pipeline
     the task's duration, a sink (PULL) collects the results. Tasks are spread evenly
     over the workers (load balancing) and gathered fairly (fair queuing), so N
     workers finish about N times sooner than one.
+hello
+    Request-reply: a REP server answers "World" to each "Hello" of a REQ client.
+weather
+    Publish-subscribe: a PUB server publishes random "zipcode temperature humidity"
+    updates; a SUB client subscribed to one zip code averages its temperature. The
+    publisher filters, so only that zip code's updates cross the wire.
 """
 
 from __future__ import annotations
@@ -69,11 +75,74 @@ async def pipeline(workers: int = 4, tasks: int = 100, seed: int = 1) -> dict[st
     return {"elapsed": elapsed, "total": total_ms / 1000, "speedup": speedup}
 
 
-DEMOS = {"pipeline": pipeline}
+async def hello(requests: int = 5) -> list[str]:
+    """The hello-world client and server; returns the replies."""
+    replies = []
+    async with zmtp.Context() as ctx:
+        server = ctx.socket(zmtp.REP)
+        client = ctx.socket(zmtp.REQ)
+        endpoint = await server.bind("tcp://127.0.0.1:*")
+        await client.connect(endpoint)
+
+        async def serve() -> None:
+            while True:
+                request = await server.recv_string()
+                await server.send_string("World" if request == "Hello" else "?")
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(serve)
+            for i in range(requests):
+                await client.send_string("Hello")
+                reply = await client.recv_string()
+                replies.append(reply)
+                print(f"hello: request {i + 1}: sent 'Hello', got {reply!r}")
+            nursery.cancel_scope.cancel()
+    return replies
+
+
+async def weather(updates: int = 2000, zipcode: int = 10001, seed: int = 2) -> float:
+    """The weather server and a client filtering one zip code; returns the average.
+
+    The server is an XPUB (a PUB that also hears subscriptions), so it can wait for
+    the client's subscription instead of losing the first updates to the "slow
+    joiner"; a final "END" update for the zip code tells the client it has all.
+    """
+    rng = random.Random(seed)
+    async with zmtp.Context() as ctx:
+        server = ctx.socket(zmtp.XPUB)
+        client = ctx.socket(zmtp.SUB)
+        endpoint = await server.bind("tcp://127.0.0.1:*")
+        await client.connect(endpoint)
+        client.subscribe(f"{zipcode} ")
+        subscription = await server.recv()  # b"\x01" + topic
+        sent_for_us = 0
+        for _ in range(updates):
+            zip_ = rng.choice((zipcode, rng.randrange(10000, 99999)))
+            sent_for_us += zip_ == zipcode
+            temperature, humidity = rng.randrange(-80, 135), rng.randrange(10, 60)
+            await server.send_string(f"{zip_} {temperature} {humidity}")
+        await server.send_string(f"{zipcode} END")
+        received = []
+        while (update := await client.recv_string()) != f"{zipcode} END":
+            received.append(int(update.split()[1]))
+    average = sum(received) / len(received)
+    print(
+        f"weather: subscription {subscription!r} reached the publisher; it published "
+        f"{updates} updates, {sent_for_us} for zip code {zipcode}"
+    )
+    print(f"  the subscriber got {len(received)}, average temperature {average:.1f}F")
+    return average
+
+
+DEMOS = {"pipeline": pipeline, "hello": hello, "weather": weather}
 
 
 async def run(names: list[str], workers: int, tasks: int) -> None:
     for name in names:
         if name == "pipeline":
             await pipeline(workers=workers, tasks=tasks)
+        elif name == "hello":
+            await hello()
+        elif name == "weather":
+            await weather()
         print()

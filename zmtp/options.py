@@ -102,12 +102,23 @@ _SPECS = [
         _routing_id,
     ),
     OptionSpec("probe_router", False, bool, "send an empty message to every new peer"),
+    # Publish-subscribe (RFC 29), with libzmq's semantics.
+    OptionSpec("xpub_verbose", False, bool, "XPUB reports every subscription, not only new ones"),
+    OptionSpec("xpub_verbose_unsubscribe", False, bool, "XPUB reports every (un)subscription"),
+    OptionSpec("xpub_manual", False, bool, "XPUB applies subscriptions only via subscribe()"),
+    OptionSpec("xpub_welcome_msg", b"", bytes, "message XPUB sends to each new subscriber"),
+    OptionSpec("xpub_nodrop", False, bool, "(X)PUB waits at a full subscriber, not drop"),
+    OptionSpec("conflate", False, bool, "keep only the newest incoming message per peer"),
 ]
 
 #: Every option by name.
 OPTIONS: dict[str, OptionSpec] = {spec.name: spec for spec in _SPECS}
 #: Other names pyzmq users know.
-ALIASES = {"identity": "routing_id", "connect_rid": "connect_routing_id"}
+ALIASES = {
+    "identity": "routing_id",
+    "connect_rid": "connect_routing_id",
+    "xpub_verboser": "xpub_verbose_unsubscribe",
+}
 
 
 class Options:

@@ -101,6 +101,7 @@ class _Connecter:
         self.engine: StreamEngine | None = None
         self.attached = False
         self.assigned_id = b""  # connect_routing_id given for this peer
+        self.connections = 0  # handshakes completed so far
 
 
 class Socket:
@@ -120,6 +121,7 @@ class Socket:
 
         self.type = SocketType.coerce(socket_type)
         self.context = context if context is not None else Context.instance()
+        subscribe = options.pop("subscribe", None)
         self.options = Options(**options)
         self._pattern = pattern_for(self.type)(self.options)
         if hasattr(self._pattern, "evict"):
@@ -145,12 +147,22 @@ class Socket:
         self._send_partial: list[bytes] = []
         self._yield_count = 0
         self.context._register(self)
+        if subscribe is not None:
+            topics = [subscribe] if isinstance(subscribe, (bytes, str)) else subscribe
+            for topic in topics:
+                self.subscribe(topic)
 
     # -- options as attributes (properties generated from zmtp.options.OPTIONS) -------
 
     def setsockopt(self, name: str, value: Any) -> None:
-        """pyzmq-style option setter (option names as strings, e.g. ``"sndhwm"``)."""
-        self.options.set(name, value)
+        """pyzmq-style option setter (option names as strings, e.g. ``"sndhwm"``);
+        ``"subscribe"`` and ``"unsubscribe"`` act as the methods of the same names."""
+        if name.lower() == "subscribe":
+            self.subscribe(value)
+        elif name.lower() == "unsubscribe":
+            self.unsubscribe(value)
+        else:
+            self.options.set(name, value)
 
     def getsockopt(self, name: str) -> Any:
         return self.options.get(name)
@@ -255,6 +267,29 @@ class Socket:
     def _writer_idle(self) -> None:
         if self._closing:
             self._drain_lot.unpark_all()
+
+    # -- subscriptions -----------------------------------------------------------------
+
+    def subscribe(self, topic: bytes | str = b"") -> None:
+        """SUB: receive messages whose first frame starts with ``topic`` (``b""``: all).
+
+        Subscriptions are counted: subscribing twice needs two unsubscribes (RFC 37).
+        On an XPUB with ``xpub_manual``, subscribes the peer that sent the last
+        subscription.
+        """
+        self._check_open()
+        sub = getattr(self._pattern, "subscribe", None)
+        if sub is None:
+            raise InvalidState(f"{self.type.name} sockets have no subscriptions (RFC 29)")
+        sub(topic.encode("utf-8") if isinstance(topic, str) else bytes(topic))
+
+    def unsubscribe(self, topic: bytes | str = b"") -> None:
+        """Undo one :meth:`subscribe` of ``topic``."""
+        self._check_open()
+        unsub = getattr(self._pattern, "unsubscribe", None)
+        if unsub is None:
+            raise InvalidState(f"{self.type.name} sockets have no subscriptions (RFC 29)")
+        unsub(topic.encode("utf-8") if isinstance(topic, str) else bytes(topic))
 
     # -- monitor -----------------------------------------------------------------------
 
@@ -561,8 +596,11 @@ class Socket:
         )
 
     def _new_pipe(self, endpoint: str) -> Pipe:
+        opts = self.options
         pipe = Pipe(
-            MsgQueue(self.options.get("rcvhwm")), MsgQueue(self.options.get("sndhwm")), endpoint
+            MsgQueue(opts.get("rcvhwm"), conflate=opts.get("conflate")),
+            MsgQueue(opts.get("sndhwm")),
+            endpoint,
         )
         self._hook(pipe)
         return pipe
@@ -612,6 +650,12 @@ class Socket:
                 connecter.attached = self._attach(pipe)
                 if not connecter.attached:
                     return None
+            if connecter is not None:
+                if connecter.connections:
+                    hiccuped = getattr(self._pattern, "hiccuped", None)
+                    if hiccuped is not None:
+                        hiccuped(pipe)
+                connecter.connections += 1
         else:
             pipe = self._new_pipe(engine.endpoint)
             connecter = self._connecters.get(engine.endpoint) if not engine.accepted else None

@@ -11,6 +11,8 @@ from zmtp.patterns.push import Push
 from zmtp.patterns.rep import Rep
 from zmtp.patterns.req import Req
 from zmtp.patterns.router import Router
+from zmtp.patterns.xpub import Pub, XPub
+from zmtp.patterns.xsub import Sub, XSub
 
 __all__ = ["PATTERNS", "Pattern", "pattern_for"]
 
@@ -22,6 +24,10 @@ PATTERNS: dict[SocketType, type[Pattern]] = {
     SocketType.REQ: Req,
     SocketType.REP: Rep,
     SocketType.ROUTER: Router,
+    SocketType.PUB: Pub,
+    SocketType.XPUB: XPub,
+    SocketType.SUB: Sub,
+    SocketType.XSUB: XSub,
 }
 
 

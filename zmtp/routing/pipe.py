@@ -29,7 +29,27 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["MsgQueue", "Pipe"]
+__all__ = ["MsgQueue", "Pipe", "SubscriptionMsg"]
+
+
+class SubscriptionMsg(list):  # type: ignore[type-arg]
+    """A subscription travelling in a pipe: the one-frame ZMTP 3.0 form, ``[b"\\x01" +
+    topic]`` to subscribe or ``[b"\\x00" + topic]`` to cancel, marked so that an engine
+    can send it as a SUBSCRIBE/CANCEL command to a ZMTP 3.1 peer (RFC 37)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def make(cls, topic: bytes, subscribe: bool = True) -> SubscriptionMsg:
+        return cls(((b"\x01" if subscribe else b"\x00") + bytes(topic),))
+
+    @property
+    def subscribe(self) -> bool:
+        return bool(self[0][:1] == b"\x01")
+
+    @property
+    def topic(self) -> bytes:
+        return self[0][1:]  # type: ignore[no-any-return]
 
 
 def _nothing() -> None:
@@ -39,11 +59,13 @@ def _nothing() -> None:
 class MsgQueue:
     """A FIFO of messages with a high-water mark (0: unbounded) and wake-up hooks."""
 
-    __slots__ = ("hwm", "items", "producer_blocked", "wake_consumer", "wake_producer")
+    __slots__ = ("conflate", "hwm", "items", "producer_blocked", "wake_consumer", "wake_producer")
 
-    def __init__(self, hwm: int) -> None:
+    def __init__(self, hwm: int, *, conflate: bool = False) -> None:
         self.items: deque[list[Any]] = deque()
         self.hwm = hwm
+        #: Keep only the newest message (libzmq's ZMQ_CONFLATE).
+        self.conflate = conflate
         self.producer_blocked = False
         self.wake_consumer: Callable[[], None] = _nothing
         self.wake_producer: Callable[[], None] = _nothing
@@ -57,6 +79,8 @@ class MsgQueue:
     def put(self, msg: list[Any]) -> None:
         """Append one message (the producer checked :meth:`full` if it cares)."""
         items = self.items
+        if self.conflate:
+            items.clear()
         items.append(msg)
         if len(items) == 1:
             self.wake_consumer()
@@ -65,6 +89,10 @@ class MsgQueue:
         """Append a batch, waking the consumer at most once."""
         items = self.items
         was_empty = not items
+        if self.conflate:
+            items.clear()
+            msgs = msgs[-1:]
+            was_empty = True
         items.extend(msgs)
         if was_empty and items:
             self.wake_consumer()

@@ -36,10 +36,11 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from zmtp.constants import SocketType
 from zmtp.errors import ProtocolError
-from zmtp.routing import Pipe
+from zmtp.routing import Pipe, SubscriptionMsg
 from zmtp.wire import Connection
-from zmtp.wire.events import ConnectionClosed, HandshakeComplete, Message
+from zmtp.wire.events import Cancel, ConnectionClosed, HandshakeComplete, Message, Subscribe
 from zmtp.wire.frames import encode_batch
 
 if TYPE_CHECKING:
@@ -93,6 +94,9 @@ class StreamEngine:
         self.reason = ""
         #: The peer's protocol violation that ended the connection, if one did.
         self.violation: ProtocolError | None = None
+        self._closed_event = ConnectionClosed(False, "peer closed the connection")
+        # SUB and XSUB send subscriptions, which become commands for ZMTP 3.1 peers.
+        self._subscriber = owner.type in (SocketType.SUB, SocketType.XSUB)
 
     def idle(self) -> bool:
         """True when nothing queued for this connection is waiting to be written."""
@@ -221,14 +225,25 @@ class StreamEngine:
             if not data:
                 raise ConnectionLost("peer closed during the handshake")
 
-    def _deliver(self, events: list[Any]) -> None:
-        """Hand parsed events to the pipe (messages) or the socket (the rest)."""
+    def _split(self, events: list[Any]) -> list[Any]:
+        """The messages among ``events`` (subscriptions included, as messages, in
+        order); the other events go to the socket."""
         msgs = []
         for ev in events:
-            if type(ev) is Message:
-                msgs.append(ev.frames)
-            elif type(ev) is not ConnectionClosed:
+            t = type(ev)
+            if t is Message:
+                msgs.append(ev)
+            elif t is Subscribe or t is Cancel:
+                msgs.append(SubscriptionMsg.make(ev.topic, t is Subscribe))
+            elif t is ConnectionClosed:
+                self._closed_event = ev
+            else:
                 self.owner._connection_event(self, ev)
+        return msgs
+
+    def _deliver(self, events: list[Any]) -> None:
+        """Hand events that arrived with the end of the handshake to the pipe."""
+        msgs = self._split(events)
         if msgs:
             assert self.pipe is not None
             self.pipe.in_q.put_many(msgs)
@@ -258,7 +273,7 @@ class StreamEngine:
         put_many = in_q.put_many
         checkpoint = trio.lowlevel.checkpoint
         wait_readable = trio.lowlevel.wait_readable
-        closed = ConnectionClosed(False, "peer closed the connection")
+        split = self._split
         while True:
             big = conn.body_buffer()
             try:
@@ -279,14 +294,7 @@ class StreamEngine:
                 raise ConnectionLost(_os_reason(exc)) from None
             events = conn.events()
             if events:
-                msgs = []
-                for ev in events:
-                    if type(ev) is Message:
-                        msgs.append(ev.frames)
-                    elif type(ev) is ConnectionClosed:
-                        closed = ev
-                    else:
-                        self.owner._connection_event(self, ev)
+                msgs = split(events)
                 if msgs:
                     put_many(msgs)
             if conn.error is not None:
@@ -296,6 +304,7 @@ class StreamEngine:
                 self._pending.append(out)
                 self._wake_writer()
             if not data:
+                closed = self._closed_event
                 raise ConnectionLost(
                     closed.reason or "peer closed the connection", clean=closed.clean
                 )
@@ -331,11 +340,22 @@ class StreamEngine:
                     batch.append(msg)
                     size += len(msg[0])
                 out_q.room_made()
-                if conn.mechanism.transforms_traffic:
+                if self._subscriber:
+                    self._encode_subscriber(batch, bufs)
+                elif conn.mechanism.transforms_traffic:
                     conn.send_messages(batch, bufs)
                 else:
                     encode_batch(batch, bufs)
             await self._write_now(bufs)
+
+    def _encode_subscriber(self, batch: list[Any], bufs: list[Any]) -> None:
+        conn = self.conn
+        for msg in batch:
+            if type(msg) is SubscriptionMsg:
+                encode = conn.send_subscribe if msg.subscribe else conn.send_cancel
+                bufs.append(encode(msg.topic))
+            else:
+                conn.send_messages([msg], bufs)
 
     async def _write_now(self, data: Any) -> None:
         """Write ``data`` (bytes or a list of buffers) completely."""

@@ -82,9 +82,9 @@ from zmtp.wire.frames import (
     MORE,
     Buffer,
     FrameDecoder,
+    encode_batch,
     encode_command_frame,
     encode_message,
-    encode_message_into,
 )
 from zmtp.wire.greeting import Greeting, GreetingParser, encode_greeting
 from zmtp.wire.mechanisms.base import (
@@ -320,18 +320,15 @@ class Connection:
         return encode_message(frames)
 
     def send_messages(self, messages: Iterable[Sequence[Buffer]], out: list[Buffer]) -> None:
-        """Append the wire form of several messages to ``out`` for a gathering write.
-
-        Small frames are appended as separate small buffers, large bodies uncopied;
-        join runs of small buffers before writing (see :mod:`zmtp.wire.frames`).
-        """
+        """Append the wire form of several messages to ``out`` for one gathering write
+        (``socket.sendmsg(out)``): small frames joined, large bodies uncopied
+        (:func:`zmtp.wire.frames.encode_batch`)."""
         self._require_traffic("send messages")
         if self._transform:
             for frames in messages:
                 out.extend(self._wrap_message(frames))
             return
-        for frames in messages:
-            encode_message_into(frames, out)
+        encode_batch(list(messages), out)
 
     def send_subscribe(self, topic: bytes) -> bytes:
         """Subscribe the peer's publisher to ``topic``, in the form the version wants."""

@@ -1,0 +1,149 @@
+"""PUB and XPUB (RFC 29/PUBSUB): publishers that filter on their own side.
+
+* each peer's subscriptions arrive as SUBSCRIBE/CANCEL commands (ZMTP 3.1) or as
+  messages whose first octet is 1/0 (ZMTP 3.0, and XSUB applications); they are
+  applied to a :class:`~zmtp.routing.SubscriptionTrie` as soon as they arrive,
+  whether or not the application reads. Per peer, a topic is subscribed or not
+  (libzmq's rule; the subscriber side does the counting, see :mod:`.xsub`);
+* a message goes only to the peers with a subscription that prefixes its first frame
+  (RFC 29: the publisher filters), and is dropped — never blocking, never raising —
+  for a peer whose queue is full, so one slow subscriber cannot stall the others.
+  With nobody subscribed, messages go nowhere;
+* XPUB also hands subscriptions to the application (``recv``): a subscription the
+  first time its topic gains a subscriber and an unsubscription when it loses the
+  last (plus every one with ``xpub_verbose`` / ``xpub_verbose_unsubscribe``), and
+  messages an XSUB peer sends upstream;
+* ``xpub_manual``: subscriptions are only reported; the application decides with
+  ``sock.subscribe(topic)``, which applies to the peer that sent the last one;
+* ``xpub_welcome_msg``: sent to each new subscriber when it connects;
+* ``xpub_nodrop``: a full subscriber queue makes ``send`` wait instead of dropping.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from zmtp.constants import SocketType
+from zmtp.errors import InvalidState
+from zmtp.patterns.base import Msg, Pattern
+from zmtp.routing import Distributor, Pipe, SubscriptionTrie
+
+
+class XPub(Pattern):
+    socket_type = SocketType.XPUB
+    rfc = "RFC 29/PUBSUB"
+    #: PUB keeps subscriptions to itself and ignores other incoming messages.
+    reports = True
+
+    def __init__(self, options: Any = None) -> None:
+        super().__init__(options)
+        self.trie: SubscriptionTrie[Pipe] = SubscriptionTrie()
+        self.dist = Distributor()
+        self.pending: deque[list[Any]] = deque()
+        self.last_pipe: Pipe | None = None
+
+    def _opt(self, name: str) -> Any:
+        return self.options.get(name) if self.options is not None else False
+
+    def attach(self, pipe: Pipe) -> bool:
+        self.dist.attach(pipe)
+        welcome = self._opt("xpub_welcome_msg")
+        if welcome:
+            pipe.out_q.put([welcome])
+        self.read_activated(pipe)
+        return True
+
+    def terminated(self, pipe: Pipe) -> None:
+        self.dist.detach(pipe)
+        for topic in self.trie.remove_key(pipe):
+            if self.reports and not self._opt("xpub_manual"):
+                self.pending.append([b"\x00" + topic])
+        if self.last_pipe is pipe:
+            self.last_pipe = None
+
+    def read_activated(self, pipe: Pipe) -> None:
+        """Apply every subscription the peer sent, at once (not when the app reads)."""
+        items = pipe.in_q.items
+        while items:
+            self._incoming(pipe, pipe.read())
+
+    def _incoming(self, pipe: Pipe, msg: list[Any]) -> None:
+        first = msg[0] if msg else b""
+        if len(msg) != 1 or first[:1] not in (b"\x00", b"\x01"):
+            if self.reports:
+                self.pending.append(msg)  # a message sent upstream by XSUB
+            return
+        subscribe = first[0] == 1
+        topic = first[1:]
+        if self._opt("xpub_manual"):
+            self.last_pipe = pipe
+            if self.reports:
+                self.pending.append([first])
+            return
+        if subscribe:
+            # A peer is subscribed to a topic or not: a repeated SUBSCRIBE from the
+            # same peer adds nothing, as in libzmq, whose subscribers send every
+            # SUBSCRIBE but only one CANCEL, when their own count drops to zero.
+            first_one = not self.trie.count(topic, pipe) and self.trie.add(topic, pipe)
+            report = first_one or self._opt("xpub_verbose") or self._opt("xpub_verbose_unsubscribe")
+        else:
+            if not self.trie.count(topic, pipe):
+                return  # cancelling nothing
+            last_one = self.trie.remove(topic, pipe)
+            report = last_one or self._opt("xpub_verbose_unsubscribe")
+        if report and self.reports:
+            self.pending.append([first])
+
+    def send(self, msg: Msg) -> bool:
+        trie = self.trie
+        if not trie:
+            return True  # nobody subscribed: dropped
+        targets = trie.match(msg[0])
+        if not targets:
+            return True
+        return self.dist.send(msg, targets, nodrop=self._opt("xpub_nodrop"))  # type: ignore[arg-type]
+
+    def recv(self) -> Msg | None:
+        if self.pending:
+            return self.pending.popleft()
+        return None
+
+    def can_send(self) -> bool:
+        return True
+
+    def can_recv(self) -> bool:
+        return bool(self.pending)
+
+    def write_activated(self, pipe: Pipe) -> None:
+        pass
+
+    # -- xpub_manual -------------------------------------------------------------------
+
+    def subscribe(self, topic: bytes) -> None:
+        if not self._opt("xpub_manual"):
+            raise InvalidState("XPUB.subscribe() needs xpub_manual (RFC 29 manual mode)")
+        if self.last_pipe is not None:
+            self.trie.add(topic, self.last_pipe)
+
+    def unsubscribe(self, topic: bytes) -> None:
+        if not self._opt("xpub_manual"):
+            raise InvalidState("XPUB.unsubscribe() needs xpub_manual (RFC 29 manual mode)")
+        if self.last_pipe is not None:
+            self.trie.remove(topic, self.last_pipe)
+
+
+class Pub(XPub):
+    socket_type = SocketType.PUB
+    reports = False
+
+    def recv(self) -> Msg | None:
+        raise InvalidState("PUB sockets cannot receive (RFC 29/PUBSUB)")
+
+    def can_recv(self) -> bool:
+        return False
+
+    def subscribe(self, topic: bytes) -> None:
+        raise InvalidState("PUB sockets have no subscriptions of their own (RFC 29)")
+
+    unsubscribe = subscribe
