@@ -88,6 +88,7 @@ class StreamEngine:
         self._writer_lot = trio.lowlevel.ParkingLot()
         self._reader_lot = trio.lowlevel.ParkingLot()
         self._writer_parked = False
+        self._inline_ok = False  # see _wake_writer
         self._pending: list[Any] = []  # protocol output waiting for the writer
         self.handshake_done = False
         #: Why the connection ended (set before run() returns).
@@ -109,7 +110,19 @@ class StreamEngine:
     # -- wake-up hooks installed on the pipe's queues ----------------------------------
 
     def _wake_writer(self) -> None:
+        """The pipe's outbound queue became non-empty (or protocol output is waiting).
+
+        Latency: when the writer is idle, the first message of a scheduler pass is
+        written inline, by the sending task, saving the two task switches a wake-up
+        costs. Only one: later sends in the same pass wake the writer, which batches
+        them (writing inline on every send would turn each message into a system
+        call). The writer and the reader re-arm the inline write.
+        """
         if self._writer_parked:
+            if self._inline_ok and not self._pending:
+                self._inline_ok = False
+                if self._write_inline():
+                    return
             self._writer_parked = False
             self._writer_lot.unpark_all()
 
@@ -274,6 +287,7 @@ class StreamEngine:
         checkpoint = trio.lowlevel.checkpoint
         wait_readable = trio.lowlevel.wait_readable
         split = self._split
+        unyielded = 0  # reads since this task last let others run
         while True:
             big = conn.body_buffer()
             try:
@@ -288,10 +302,14 @@ class StreamEngine:
                     data = recv(READ_SIZE)
                     conn.receive_data(data)
             except BlockingIOError:
+                unyielded = 0
                 await wait_readable(sock)
                 continue
             except OSError as exc:
                 raise ConnectionLost(_os_reason(exc)) from None
+            # Something arrived, so a scheduler pass went by: the next send may be
+            # written inline again (see _wake_writer).
+            self._inline_ok = True
             events = conn.events()
             if events:
                 msgs = split(events)
@@ -310,10 +328,24 @@ class StreamEngine:
                 )
             if in_q.full():
                 in_q.producer_blocked = True
+                unyielded = 0
                 while in_q.full():
                     await self._reader_lot.park()
             else:
-                await checkpoint()
+                # Try the next read at once (it usually waits on the socket, which
+                # yields); yield by hand only when data keeps coming.
+                unyielded += 1
+                if unyielded >= 4:
+                    unyielded = 0
+                    await checkpoint()
+
+    def _encode(self, batch: list[Any], bufs: list[Any]) -> None:
+        if self._subscriber:
+            self._encode_subscriber(batch, bufs)
+        elif self.conn.mechanism.transforms_traffic:
+            self.conn.send_messages(batch, bufs)
+        else:
+            encode_batch(batch, bufs)
 
     async def _writer(self) -> None:
         pipe = self.pipe
@@ -321,10 +353,11 @@ class StreamEngine:
         out_q = pipe.out_q
         items = out_q.items
         popleft = items.popleft
-        conn = self.conn
+        encode = self._encode
         while True:
             if not items and not self._pending:
                 self._writer_parked = True
+                self._inline_ok = True
                 self.owner._writer_idle()
                 await self._writer_lot.park()
                 continue
@@ -340,13 +373,40 @@ class StreamEngine:
                     batch.append(msg)
                     size += len(msg[0])
                 out_q.room_made()
-                if self._subscriber:
-                    self._encode_subscriber(batch, bufs)
-                elif conn.mechanism.transforms_traffic:
-                    conn.send_messages(batch, bufs)
-                else:
-                    encode_batch(batch, bufs)
-            await self._write_now(bufs)
+                encode(batch, bufs)
+            await self._write_now(bufs, yield_after=False)
+            if items or self._pending:
+                await trio.lowlevel.checkpoint()  # more to write: let others run first
+
+    def _write_inline(self) -> bool:
+        """Write what the pipe holds now, from the sending task, without waiting.
+
+        Called when the writer is parked (nothing in flight). Returns True if all of
+        it went to the kernel; otherwise the rest is left for the writer.
+        """
+        assert self.pipe is not None
+        out_q = self.pipe.out_q
+        batch = list(out_q.items)
+        out_q.items.clear()
+        out_q.room_made()
+        bufs: list[Any] = []
+        try:
+            self._encode(batch, bufs)
+        except Exception:
+            out_q.items.extendleft(reversed(batch))
+            return False
+        total = sum(len(b) for b in bufs)
+        try:
+            n = self.sock.sendmsg(bufs) if len(bufs) > 1 else self.sock.send(bufs[0])
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        except OSError:
+            n = 0  # the writer will meet the error and end the connection
+        if n == total:
+            return True
+        rest = b"".join(bytes(b) for b in bufs)[n:]
+        self._pending.append(rest)
+        return False
 
     def _encode_subscriber(self, batch: list[Any], bufs: list[Any]) -> None:
         conn = self.conn
@@ -357,7 +417,7 @@ class StreamEngine:
             else:
                 conn.send_messages([msg], bufs)
 
-    async def _write_now(self, data: Any) -> None:
+    async def _write_now(self, data: Any, *, yield_after: bool = True) -> None:
         """Write ``data`` (bytes or a list of buffers) completely."""
         if not data:
             return
@@ -382,7 +442,8 @@ class StreamEngine:
                 else:
                     views[0] = first[n:]
                     n = 0
-        await trio.lowlevel.checkpoint()
+        if yield_after:
+            await trio.lowlevel.checkpoint()
 
     async def _flush_quietly(self) -> None:
         """Best effort: send what the connection left (an ERROR command), briefly."""
