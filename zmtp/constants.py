@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import enum
 
+from zmtp.errors import ZMTPValueError
+
 __all__ = ["COMPATIBLE_PEERS", "DONTWAIT", "NOBLOCK", "SNDMORE", "SocketType", "compatible"]
 
 #: pyzmq's send/recv flags: do not wait (raise ``Again`` instead), more frames follow.
@@ -64,11 +66,11 @@ class SocketType(enum.IntEnum):
             try:
                 return cls[value.upper()]
             except KeyError:
-                raise ValueError(f"unknown socket type name {value!r}") from None
+                raise ZMTPValueError(f"unknown socket type name {value!r}") from None
         try:
             return cls(value)
         except ValueError:
-            raise ValueError(f"unknown socket type {value!r}") from None
+            raise ZMTPValueError(f"unknown socket type {value!r}") from None
 
 
 _T = SocketType

@@ -86,12 +86,14 @@ class Context:
         return self
 
     async def __aexit__(self, *exc: Any) -> bool | None:
+        from zmtp.socket import _exit_nursery
+
         try:
             await self.term()
         finally:
             cm, self._nursery_cm = self._nursery_cm, None
             self._nursery = None
-        return await cm.__aexit__(*exc)  # type: ignore[no-any-return]
+        return await _exit_nursery(cm, exc)
 
     async def term(self) -> None:
         """Close every socket of the context (honouring each one's ``linger``)."""

@@ -36,6 +36,13 @@ def _at_least(n: int) -> Callable[[Any], str | None]:
     return check
 
 
+def _in_range(lo: int, hi: int) -> Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        return None if lo <= v <= hi else f"must be in {lo}..{hi}"
+
+    return check
+
+
 def _routing_id(v: bytes) -> str | None:
     if len(v) > 255:
         return "must be at most 255 octets"
@@ -109,6 +116,30 @@ _SPECS = [
     OptionSpec("xpub_welcome_msg", b"", bytes, "message XPUB sends to each new subscriber"),
     OptionSpec("xpub_nodrop", False, bool, "(X)PUB waits at a full subscriber, not drop"),
     OptionSpec("conflate", False, bool, "keep only the newest incoming message per peer"),
+    # Resilience (libzmq's names and units, ZMTP 3.1 heartbeats per RFC 37).
+    OptionSpec("heartbeat_ivl", 0, int, "ms between PINGs to each peer (0: none)", _at_least(0)),
+    OptionSpec(
+        "heartbeat_timeout", -1, int, "ms without traffic after a PING before dropping the peer"
+    ),
+    OptionSpec(
+        "heartbeat_ttl",
+        0,
+        int,
+        "ms the peer should wait for our traffic (in PING)",
+        _in_range(0, 6553599),
+    ),
+    OptionSpec(
+        "maxmsgparts", -1, int, "most frames in one incoming message (-1: any)", _at_least(-1)
+    ),
+    OptionSpec(
+        "tcp_keepalive", -1, int, "SO_KEEPALIVE: 1 on, 0 off, -1 system default", _in_range(-1, 1)
+    ),
+    OptionSpec("tcp_keepalive_idle", -1, int, "s idle before keepalive probes (-1: default)"),
+    OptionSpec("tcp_keepalive_intvl", -1, int, "s between keepalive probes (-1: default)"),
+    OptionSpec("tcp_keepalive_cnt", -1, int, "keepalive probes before giving up (-1: default)"),
+    OptionSpec(
+        "tcp_maxrt", 0, int, "ms unacked data may wait (TCP_USER_TIMEOUT; 0: default)", _at_least(0)
+    ),
 ]
 
 #: Every option by name.

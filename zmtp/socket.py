@@ -27,6 +27,7 @@ import errno
 import math
 import os
 import socket as _socket
+import sys
 import tempfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,9 @@ from zmtp.wire.events import HandshakeComplete
 
 if TYPE_CHECKING:
     from zmtp.context import Context
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
 
 __all__ = ["Socket"]
 
@@ -89,6 +93,9 @@ class _Binding:
         self.endpoint = endpoint
         self.scope = scope
         self.path: str | None = None  # ipc socket file to unlink
+        self.done = trio.Event()  # set once the listener has stopped
+        if scope is None:
+            self.done.set()
 
 
 class _Connecter:
@@ -108,8 +115,36 @@ class Socket:
     """A ZeroMQ socket on trio.
 
     ``Socket(zmtp.PUSH, sndhwm=10)`` or ``ctx.socket(zmtp.PUSH, sndhwm=10)``; options
-    are also attributes (``sock.sndhwm = 10``) and keep pyzmq's names.
+    are also attributes (``sock.sndhwm = 10``) and keep pyzmq's names. Setting an
+    attribute that is no option (a typo such as ``sock.sndhmw``) raises
+    ``AttributeError``, as in pyzmq, rather than silently doing nothing.
     """
+
+    __slots__ = (
+        "_bindings",
+        "_closed",
+        "_closing",
+        "_connecters",
+        "_drain_lot",
+        "_engines",
+        "_host_done",
+        "_hosted",
+        "_monitors",
+        "_nursery",
+        "_own_nursery",
+        "_pattern",
+        "_precv",
+        "_psend",
+        "_ready",
+        "_recv_lot",
+        "_recv_partial",
+        "_send_lot",
+        "_send_partial",
+        "_yield_count",
+        "context",
+        "options",
+        "type",
+    )
 
     def __init__(
         self,
@@ -200,7 +235,7 @@ class Socket:
                 raise
         cm, self._own_nursery = self._own_nursery, None
         if cm is not None:
-            return await cm.__aexit__(*exc)  # type: ignore[no-any-return]
+            return await _exit_nursery(cm, exc)
         return None
 
     async def _host(self) -> None:
@@ -243,15 +278,23 @@ class Socket:
                     await self._drain_lot.park()
         self._closed = True
         self.context._inproc_close(self)
-        for binding in self._bindings.values():
+        bindings = list(self._bindings.values())
+        for binding in bindings:
             self._forget_binding(binding)
         for conn in self._connecters.values():
             if conn.scope is not None:
                 conn.scope.cancel()
+        for engine in list(self._engines):
+            engine.close()
         self._bindings.clear()
         self._connecters.clear()
         self._send_lot.unpark_all()
         self._recv_lot.unpark_all()
+        # Let listeners and connections end (they report CLOSED and DISCONNECTED)
+        # before the monitors stop, as libzmq orders them; never for long.
+        with trio.CancelScope(shield=True), trio.move_on_after(1):
+            while self._engines or any(not b.done.is_set() for b in bindings):
+                await self._drain_lot.park()
         for monitor in self._monitors:
             monitor._stop()
         self._monitors.clear()
@@ -420,6 +463,8 @@ class Socket:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
             self._emit(Event.CLOSED, real, fd)
+            binding.done.set()
+            self._drain_lot.unpark_all()
 
     async def _open_listener(self, ep: Endpoint) -> tuple[_socket.socket, str, str | None]:
         backlog = self.options.get("backlog")
@@ -490,7 +535,7 @@ class Socket:
                 continue
             sock.setblocking(False)
             if tcp:
-                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+                self._tune(sock)
             self._emit(Event.ACCEPTED, real, sock.fileno())
             engine = StreamEngine(self, sock, real, as_server=True, accepted=True)
             conns.start_soon(self._run_engine, engine)
@@ -564,7 +609,7 @@ class Socket:
                 sock.close()
                 raise
             if family != _socket.AF_UNIX:
-                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+                self._tune(sock)
             self._emit(Event.CONNECTED, endpoint, sock.fileno())
             return sock
         self._emit(Event.CLOSED, endpoint, 0, f"connect failed: {last}")
@@ -588,12 +633,35 @@ class Socket:
             mechanism = PlainClient(opts.get("plain_username"), opts.get("plain_password"))
         else:
             mechanism = NullMechanism(as_server=as_server)
+        parts = opts.get("maxmsgparts")
         return Connection(
             self.type,
             mechanism=mechanism,
             routing_id=opts.get("routing_id"),
             maxmsgsize=opts.get("maxmsgsize"),
+            max_frames=parts if parts >= 0 else None,
         )
+
+    def _tune(self, sock: _socket.socket) -> None:
+        """Apply the tcp_* options to a new tcp connection."""
+        opts = self.options
+        sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+        keepalive = opts.get("tcp_keepalive")
+        if keepalive >= 0:
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_KEEPALIVE, keepalive)
+        if keepalive == 1:
+            for name, const in (
+                ("tcp_keepalive_idle", getattr(_socket, "TCP_KEEPIDLE", None)),
+                ("tcp_keepalive_intvl", getattr(_socket, "TCP_KEEPINTVL", None)),
+                ("tcp_keepalive_cnt", getattr(_socket, "TCP_KEEPCNT", None)),
+            ):
+                value = opts.get(name)
+                if value > 0 and const is not None:
+                    sock.setsockopt(_socket.IPPROTO_TCP, const, value)
+        maxrt = opts.get("tcp_maxrt")
+        user_timeout = getattr(_socket, "TCP_USER_TIMEOUT", None)
+        if maxrt > 0 and user_timeout is not None:
+            sock.setsockopt(_socket.IPPROTO_TCP, user_timeout, maxrt)
 
     def _new_pipe(self, endpoint: str) -> Pipe:
         opts = self.options
@@ -635,8 +703,9 @@ class Socket:
         self._recv_lot.unpark_all()
 
     def _pipe_writable(self, pipe: Pipe) -> None:
-        self._pattern.write_activated(pipe)
-        self._send_lot.unpark_all()
+        if pipe.state == "active":
+            self._pattern.write_activated(pipe)
+            self._send_lot.unpark_all()
 
     def _engine_ready(self, engine: StreamEngine, connecter_pipe: Pipe | None) -> Pipe | None:
         """A connection finished its handshake: the pipe it serves, or None to refuse."""
@@ -687,7 +756,9 @@ class Socket:
 
     def _engine_done(self, engine: StreamEngine) -> None:
         pipe = engine.pipe
-        if engine.handshake_done:
+        if engine.handshake_done and not self._closed:
+            # Connections that end because the socket closes are not reported as
+            # disconnections (libzmq reports only CLOSED for its listeners).
             self._emit(Event.DISCONNECTED, engine.endpoint, 0, engine.reason)
         if pipe is not None:
             connecter = self._connecters.get(engine.endpoint)
@@ -906,6 +977,19 @@ class Socket:
             return await self.recv_multipart()
         except SocketClosed:
             raise StopAsyncIteration from None
+
+
+async def _exit_nursery(cm: Any, exc: tuple[Any, Any, Any]) -> bool | None:
+    """Leave a nursery that wraps user code, letting the user's own exception out as
+    itself rather than inside an ExceptionGroup (the socket's tasks were all stopped,
+    so it is the only one)."""
+    try:
+        return await cm.__aexit__(*exc)  # type: ignore[no-any-return]
+    except BaseExceptionGroup as group:
+        inner = exc[1]
+        if inner is not None and len(group.exceptions) == 1 and group.exceptions[0] is inner:
+            raise inner from None
+        raise
 
 
 def _option_property(name: str) -> property:

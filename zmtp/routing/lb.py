@@ -42,8 +42,11 @@ class LoadBalancer:
         self.pipes.pop()
 
     def activated(self, pipe: Pipe) -> None:
-        """The pipe has room again."""
-        i = self.pipes.index(pipe)
+        """The pipe has room again (ignored for a pipe no longer attached)."""
+        try:
+            i = self.pipes.index(pipe)
+        except ValueError:
+            return
         if i >= self._active:
             self._swap(i, self._active)
             self._active += 1

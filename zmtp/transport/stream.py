@@ -40,7 +40,14 @@ from zmtp.constants import SocketType
 from zmtp.errors import ProtocolError
 from zmtp.routing import Pipe, SubscriptionMsg
 from zmtp.wire import Connection
-from zmtp.wire.events import Cancel, ConnectionClosed, HandshakeComplete, Message, Subscribe
+from zmtp.wire.events import (
+    Cancel,
+    ConnectionClosed,
+    HandshakeComplete,
+    Message,
+    Ping,
+    Subscribe,
+)
 from zmtp.wire.frames import encode_batch
 
 if TYPE_CHECKING:
@@ -96,6 +103,9 @@ class StreamEngine:
         #: The peer's protocol violation that ended the connection, if one did.
         self.violation: ProtocolError | None = None
         self._closed_event = ConnectionClosed(False, "peer closed the connection")
+        self._last_rx = 0.0
+        self._peer_ttl: float | None = None
+        self._hb_scope = trio.CancelScope()
         # SUB and XSUB send subscriptions, which become commands for ZMTP 3.1 peers.
         self._subscriber = owner.type in (SocketType.SUB, SocketType.XSUB)
 
@@ -174,6 +184,7 @@ class StreamEngine:
             if not violated and not self.reason:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._guarded, self._writer, nursery.cancel_scope)
+                    nursery.start_soon(self._guarded, self._heartbeat, nursery.cancel_scope)
                     violated = await self._guarded(self._reader, nursery.cancel_scope)
             if violated:
                 await self._flush_quietly()
@@ -235,6 +246,8 @@ class StreamEngine:
                     self.owner._handshake_succeeded(self, ev)
                     return events[i + 1 :]
                 self.owner._connection_event(self, ev)
+            if conn.error is not None:
+                raise conn.error
             if not data:
                 raise ConnectionLost("peer closed during the handshake")
 
@@ -250,6 +263,8 @@ class StreamEngine:
                 msgs.append(SubscriptionMsg.make(ev.topic, t is Subscribe))
             elif t is ConnectionClosed:
                 self._closed_event = ev
+            elif t is Ping:
+                self._owner_event_ping(ev)
             else:
                 self.owner._connection_event(self, ev)
         return msgs
@@ -308,8 +323,10 @@ class StreamEngine:
             except OSError as exc:
                 raise ConnectionLost(_os_reason(exc)) from None
             # Something arrived, so a scheduler pass went by: the next send may be
-            # written inline again (see _wake_writer).
+            # written inline again (see _wake_writer). Any traffic proves the peer
+            # alive (RFC 37 heartbeating).
             self._inline_ok = True
+            self._last_rx = trio.current_time()
             events = conn.events()
             if events:
                 msgs = split(events)
@@ -338,6 +355,58 @@ class StreamEngine:
                 if unyielded >= 4:
                     unyielded = 0
                     await checkpoint()
+
+    # -- heartbeats (RFC 37 "Connection Heartbeating", libzmq's options) ---------------
+
+    def _owner_event_ping(self, ev: Ping) -> None:
+        """A PING: its TTL (tenths of a second) bounds how long we wait for traffic.
+        The connection has already queued the PONG."""
+        ttl = ev.ttl / 10 if ev.ttl else None
+        if ttl != self._peer_ttl:
+            self._peer_ttl = ttl
+            self._hb_scope.deadline = trio.current_time()  # re-plan now
+
+    async def _heartbeat(self) -> None:
+        """Send PINGs every ``heartbeat_ivl``; drop the peer when no traffic follows a
+        PING within ``heartbeat_timeout``, or none comes within the TTL it asked for."""
+        opts = self.owner.options
+        conn = self.conn
+        ivl = opts.get("heartbeat_ivl") / 1000
+        timeout_ms = opts.get("heartbeat_timeout")
+        timeout = ivl if timeout_ms < 0 else timeout_ms / 1000
+        ttl = min(opts.get("heartbeat_ttl") // 100, 0xFFFF)
+        # A ZMTP 3.0 peer does not know PING (RFC 37); we still honour a TTL it sends.
+        pinging = ivl > 0 and conn.version is not None and conn.version >= (3, 1)
+        inf = float("inf")
+        now = trio.current_time()
+        self._last_rx = now
+        next_ping = now + ivl if pinging else inf
+        ping_sent = inf
+        while True:
+            deadline = min(next_ping, ping_sent + timeout)
+            if self._peer_ttl is not None:
+                deadline = min(deadline, self._last_rx + self._peer_ttl)
+            with trio.CancelScope(deadline=deadline) as scope:
+                self._hb_scope = scope
+                await trio.sleep_forever()
+            now = trio.current_time()
+            if now >= ping_sent + timeout:
+                if self._last_rx < ping_sent:
+                    raise ConnectionLost(
+                        f"heartbeat timeout: no traffic for {timeout * 1000:.0f} ms after PING"
+                    )
+                ping_sent = inf
+            if self._peer_ttl is not None and now >= self._last_rx + self._peer_ttl:
+                raise ConnectionLost(
+                    f"heartbeat TTL expired: no traffic for {self._peer_ttl * 1000:.0f} ms "
+                    "as the peer's PING asked"
+                )
+            if now >= next_ping:
+                self._pending.append(conn.send_ping(ttl))
+                self._wake_writer()
+                if ping_sent == inf:
+                    ping_sent = now
+                next_ping = now + ivl
 
     def _encode(self, batch: list[Any], bufs: list[Any]) -> None:
         if self._subscriber:
