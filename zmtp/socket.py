@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from zmtp.context import Context
 
 if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = ["Socket"]
 
