@@ -1,6 +1,6 @@
 """zmtp.wire: the sans-IO ZMTP 3.0/3.1 core.
 
-Greeting, frames, commands and metadata, security mechanisms and the
+Greeting, frames, commands and metadata, security mechanisms (NULL, PLAIN, CURVE) and the
 :class:`Connection` state machine: bytes in, events out. Nothing under this package
 imports trio or touches a socket, so tests and fuzzers drive it with bytes alone::
 
@@ -14,6 +14,7 @@ imports trio or touches a socket, so tests and fuzzers drive it with bytes alone
 """
 
 from zmtp.constants import SocketType, compatible
+from zmtp.wire import z85
 from zmtp.wire.commands import Metadata
 from zmtp.wire.connection import NEED_DATA, Connection, ConnectionState
 from zmtp.wire.events import (
@@ -34,11 +35,14 @@ from zmtp.wire.mechanisms import (
     AuthDecision,
     Authenticator,
     AuthRequest,
+    CurveClient,
+    CurveServer,
     Mechanism,
     NullMechanism,
     PlainClient,
     PlainServer,
 )
+from zmtp.wire.z85 import curve_keypair, curve_public
 
 __all__ = [
     "NEED_DATA",
@@ -49,6 +53,8 @@ __all__ = [
     "Connection",
     "ConnectionClosed",
     "ConnectionState",
+    "CurveClient",
+    "CurveServer",
     "Event",
     "FrameDecoder",
     "Greeting",
@@ -67,7 +73,10 @@ __all__ = [
     "Subscribe",
     "UnknownCommand",
     "compatible",
+    "curve_keypair",
+    "curve_public",
     "encode_frame",
     "encode_greeting",
     "encode_message",
+    "z85",
 ]

@@ -34,7 +34,8 @@ it are delivered first; then :meth:`events` (or :meth:`next_event`) raises the
 :class:`~zmtp.errors.ProtocolError` — a :class:`~zmtp.errors.HandshakeError` before
 traffic — and the connection stays FAILED. If the peer can still read commands (the
 handshake had started) an ERROR command with the reason is left in
-:meth:`data_to_send`: flush it, then close the transport. Nothing else ever escapes;
+:meth:`data_to_send` (unless the mechanism may not send one: a CURVE client): flush
+it, then close the transport. Nothing else ever escapes;
 any other exception is a bug in zmtp.
 
 Misuse by the caller (sending before the handshake completed, a PING to a ZMTP 3.0
@@ -133,6 +134,9 @@ ZMTP_31 = (3, 1)
 ZMTP_30 = (3, 0)
 #: Largest command accepted during the handshake (metadata, credentials, CURVE boxes).
 HANDSHAKE_COMMAND_LIMIT = 64 * 1024
+#: Largest command accepted inside a transformed (CURVE) frame whatever maxmsgsize says:
+#: PING, PONG and most subscriptions fit.
+_WRAPPED_COMMAND_ALLOWANCE = 1024
 #: The types that send their Identity property (as libzmq does).
 _SENDS_IDENTITY = frozenset({SocketType.REQ, SocketType.DEALER, SocketType.ROUTER})
 _PUBLISHERS = frozenset({SocketType.PUB, SocketType.XPUB})
@@ -178,6 +182,7 @@ class Connection:
         self.check_socket_type = check_socket_type
         self.local_version = version
         self._authenticator = authenticator
+        self._max_frames = max_frames
 
         self.state = ConnectionState.GREETING
         #: The peer's greeting, once received.
@@ -420,6 +425,7 @@ class Connection:
             before is _S.HANDSHAKE
             and isinstance(exc, HandshakeError)
             and not isinstance(exc, PeerError)
+            and self.mechanism.sends_error
         ):
             reason = exc.reason
             if isinstance(exc, AuthenticationFailed) and exc.status_code:
@@ -473,8 +479,9 @@ class Connection:
 
     def _ask_authenticator(self, request: AuthRequest) -> None:
         if self._authenticator is None:
-            # Refuse rather than admit: libzmq's PLAIN and CURVE servers likewise
-            # fail every handshake when no ZAP handler is installed.
+            # Refuse rather than admit, as libzmq's PLAIN server does when no ZAP
+            # handler is installed. (libzmq 4.3's CURVE server then admits every
+            # client key instead; to do the same, pass an authenticator that accepts.)
             decision: AuthDecision | bool | None = AuthDecision(
                 False, "500", "no authenticator is configured on this server"
             )
@@ -524,10 +531,17 @@ class Connection:
         # After the handshake only traffic commands (and CURVE boxes) arrive; the
         # latter carry whole data frames, so their bound follows maxmsgsize.
         if self._transform:
-            limit = self.maxmsgsize + 1024 if self.maxmsgsize >= 0 else -1
+            limit = (
+                self.maxmsgsize + _WRAPPED_COMMAND_ALLOWANCE + mech.wrap_overhead
+                if self.maxmsgsize >= 0
+                else -1
+            )
         else:
             limit = self.maxmsgsize if self.maxmsgsize >= 0 else -1
         self._decoder.max_command_size = max(limit, -1)
+        if self._transform:
+            # libzmq sends the wrapped frames as data frames: same bound before buffering.
+            self._decoder.maxmsgsize = self._decoder.max_command_size
         assert self.version is not None
         self._events.append(
             HandshakeComplete(
@@ -612,14 +626,36 @@ class Connection:
             self._events.append(UnknownCommand(name, data))
 
     def _on_wrapped(self, item: object) -> None:
-        """One frame under a transforming mechanism: every frame arrives as a command."""
+        """One frame under a transforming mechanism (CURVE): each of our frames, data
+        or command, arrives wrapped in a frame of its own.
+
+        RFC 23 "Wire Analysis" wants those wrapping frames to be commands; libzmq 4.3
+        sends (and only accepts) them as single data frames with no flags, MORE and
+        COMMAND travelling inside the box. Both forms are accepted.
+        """
         if type(item) is Message:
-            raise ProtocolError(
-                f"{self.mechanism.name.decode()} traffic must arrive in command frames, "
-                "got a plain message frame",
-                rfc=26,
-            )
-        flags, body = self.mechanism.decode_frame(item.body)  # type: ignore[attr-defined]
+            if len(item) != 1:
+                raise ProtocolError(
+                    f"{self.mechanism.name.decode()} traffic frames carry no MORE flag "
+                    f"(MORE travels inside the box); got a {len(item)}-frame message",
+                    rfc=26,
+                    section="The MESSAGE Command",
+                )
+            wrapped: bytes = item[0]
+        else:
+            wrapped = item.body  # type: ignore[attr-defined]
+        if self.maxmsgsize >= 0:
+            # Judge the size before unwrapping (decrypting) anything. A command inside
+            # the box is not part of the message, hence the small allowance.
+            claim = len(wrapped) - self.mechanism.wrap_overhead
+            if claim > self.maxmsgsize - self._partial_size and claim > _WRAPPED_COMMAND_ALLOWANCE:
+                raise ProtocolError(
+                    f"wrapped frame of {claim} octets would make the message exceed "
+                    f"maxmsgsize {self.maxmsgsize}",
+                    rfc=23,
+                    section="Framing",
+                )
+        flags, body = self.mechanism.decode_frame(wrapped)
         if flags & COMMAND:
             self._on_command(body)
             return
@@ -632,6 +668,10 @@ class Connection:
             )
         self._partial.append(body)
         self._partial_size = size
+        if self._max_frames is not None and len(self._partial) > self._max_frames:
+            raise ProtocolError(
+                f"message has more than {self._max_frames} frames", rfc=23, section="Framing"
+            )
         if not flags & MORE:
             frames = self._partial
             self._partial = Message()

@@ -241,9 +241,10 @@ class FrameDecoder:
         #: -1 means no limit, as in libzmq.
         self.maxmsgsize = maxmsgsize
         self.max_frames = max_frames
-        #: Largest command body accepted (-1: no limit). The connection tightens this
-        #: during the handshake, when only small mechanism commands are legal.
-        self.max_command_size = max_command_size
+        #: Largest command body accepted (-1: no limit; by default the same bound as
+        #: messages). The connection tightens this during the handshake, when only
+        #: small mechanism commands are legal.
+        self.max_command_size = max_command_size if max_command_size != -1 else maxmsgsize
         self._chunks: list[bytes] = []
         self._have = 0  # octets held in _chunks
         self._need = 2  # octets needed before parsing can progress
@@ -339,9 +340,15 @@ class FrameDecoder:
             pos = self._parse(buf, out)
         except ProtocolError as exc:
             # What was complete before the violation is delivered; the error is
-            # raised by the next read().
+            # raised by the next read(). Nothing more will be parsed: let go of the
+            # buffered octets now.
             self._broken = True
             self._error = exc
+            self._chunks = []
+            self._have = 0
+            self._big = None
+            self._partial = Message()
+            self._partial_size = 0
             if out:
                 return out
             raise
@@ -414,6 +421,15 @@ class FrameDecoder:
                     raise ProtocolError(
                         f"command frame of {size} octets exceeds the limit of "
                         f"{self.max_command_size} octets for commands in this state",
+                        rfc=23,
+                        section="Framing",
+                    )
+                if self._partial_size and 0 <= maxsize < self._partial_size + size:
+                    # A command between the frames of a message is held with them:
+                    # together they stay within maxmsgsize.
+                    raise ProtocolError(
+                        f"command of {size} octets inside a message of "
+                        f"{self._partial_size} octets exceeds maxmsgsize {maxsize}",
                         rfc=23,
                         section="Framing",
                     )

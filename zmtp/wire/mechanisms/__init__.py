@@ -1,6 +1,8 @@
-"""Security mechanisms: NULL (RFC 23) and PLAIN (RFC 24) behind one interface."""
+"""Security mechanisms: NULL (RFC 23), PLAIN (RFC 24) and CURVE (RFC 25/26) behind one
+interface. CURVE imports PyNaCl only when a CurveClient or CurveServer is made."""
 
 from zmtp.wire.mechanisms.base import AuthDecision, Authenticator, AuthRequest, Mechanism
+from zmtp.wire.mechanisms.curve import CurveClient, CurveServer
 from zmtp.wire.mechanisms.null import NullMechanism
 from zmtp.wire.mechanisms.plain import PlainClient, PlainServer
 
@@ -8,6 +10,8 @@ __all__ = [
     "AuthDecision",
     "AuthRequest",
     "Authenticator",
+    "CurveClient",
+    "CurveServer",
     "Mechanism",
     "NullMechanism",
     "PlainClient",

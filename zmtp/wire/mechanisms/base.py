@@ -15,8 +15,14 @@ reads its state between them::
 
 Each call returns the encoded command frames to send, in order. A mechanism refuses a
 peer by raising :class:`HandshakeError` (the connection sends an ERROR command with
-the reason) or :class:`AuthenticationFailed`; a peer's ERROR command becomes
-:class:`PeerError`.
+the reason, unless ``sends_error`` is false) or :class:`AuthenticationFailed`; a
+peer's ERROR command becomes :class:`PeerError`.
+
+A mechanism whose ``transforms_traffic`` is true (CURVE) wraps every frame after the
+handshake: ``encode_frame(flags, body)`` returns the wire bytes of one data frame or
+command body (``flags`` are :mod:`zmtp.wire.frames`' MORE/COMMAND), and
+``decode_frame(body)`` turns the body of one received wrapping frame back into
+``(flags, body)``. ``wrap_overhead`` lets the connection judge sizes before unwrapping.
 
 Before a server-side mechanism sends the command that would admit the peer, it calls
 ``validate(peer_metadata)`` (given to :meth:`Mechanism.bind`), which is where the
@@ -74,6 +80,12 @@ class Mechanism:
     name: ClassVar[bytes]
     #: True for mechanisms (CURVE) that transform every frame after the handshake.
     transforms_traffic: ClassVar[bool] = False
+    #: Octets a transformed frame adds to its payload on the wire (name, nonce, MAC,
+    #: flags), so that the connection can judge a frame's size before unwrapping it.
+    wrap_overhead: ClassVar[int] = 0
+    #: Whether this side answers a broken handshake with an ERROR command. RFC 26
+    #: forbids it to a CURVE client, which only closes the connection.
+    sends_error: ClassVar[bool] = True
 
     def __init__(self, *, as_server: bool = False) -> None:
         self.as_server = as_server
