@@ -25,6 +25,7 @@ from zmtp.errors import (
     ZMTPError,
     ZMTPValueError,
 )
+from zmtp.wire.z85 import curve_keypair, curve_public
 
 __version__ = "0.1.0"
 
@@ -59,6 +60,7 @@ __all__ = [
     "AuthenticationFailed",
     "Context",
     "Event",
+    "Frame",
     "FrameTypeError",
     "HandshakeError",
     "HostUnreachable",
@@ -75,11 +77,16 @@ __all__ = [
     "ZMTPError",
     "ZMTPValueError",
     "__version__",
+    "auth",
+    "curve_keypair",
+    "curve_public",
     "proxy",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from zmtp import auth
     from zmtp.context import Context
+    from zmtp.frame import Frame
     from zmtp.monitor import Event, Monitor, MonitorEvent
     from zmtp.proxy import proxy
     from zmtp.socket import Socket
@@ -91,17 +98,22 @@ _LAZY = {
     "Monitor": "zmtp.monitor",
     "MonitorEvent": "zmtp.monitor",
     "proxy": "zmtp.proxy",
+    "Frame": "zmtp.frame",
 }
 
 
 def __getattr__(name: str) -> Any:
     # The trio engine is imported on first use so that ``import zmtp.wire`` never
     # pulls in trio (the sans-IO promise).
+    import importlib
+
+    if name == "auth":
+        value: Any = importlib.import_module("zmtp.auth")
+        globals()[name] = value
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'zmtp' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

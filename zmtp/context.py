@@ -88,17 +88,26 @@ class Context:
     async def __aexit__(self, *exc: Any) -> bool | None:
         from zmtp.socket import _exit_nursery
 
+        cm, self._nursery_cm = self._nursery_cm, None
         try:
             await self.term()
-        finally:
-            cm, self._nursery_cm = self._nursery_cm, None
+        except BaseException as failure:
+            # Still leave the nursery (its tasks are cancelled), with this failure.
             self._nursery = None
+            await _exit_nursery(cm, (type(failure), failure, failure.__traceback__))
+            raise
+        self._nursery = None
         return await _exit_nursery(cm, exc)
 
     async def term(self) -> None:
-        """Close every socket of the context (honouring each one's ``linger``)."""
-        for sock in list(self._sockets):
-            await sock.close()
+        """Close every socket of the context (honouring each one's ``linger``).
+
+        The sockets close together: a socket lingering over messages for a peer in
+        this same context stops waiting when that peer closes.
+        """
+        async with trio.open_nursery() as nursery:
+            for sock in list(self._sockets):
+                nursery.start_soon(sock.close)
         self.closed = True
 
     def _register(self, sock: Socket) -> None:
@@ -108,6 +117,10 @@ class Context:
         self._sockets.discard(sock)
 
     # -- inproc ------------------------------------------------------------------------
+
+    def _zap_handler_bound(self) -> bool:
+        """True if some socket serves ZAP (RFC 27) at ``inproc://zeromq.zap.01``."""
+        return "zeromq.zap.01" in self._bound
 
     def _inproc_bind(self, sock: Socket, name: str) -> None:
         if name in self._bound:

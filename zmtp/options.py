@@ -51,6 +51,12 @@ def _routing_id(v: bytes) -> str | None:
     return None
 
 
+def _curve_key(v: bytes) -> str | None:
+    if len(v) in (0, 32, 40):
+        return None
+    return "must be 40 Z85 characters or 32 raw octets (RFC 32)"
+
+
 def _credential(v: bytes) -> str | None:
     return None if len(v) <= 255 else "must be at most 255 octets (RFC 24)"
 
@@ -95,6 +101,20 @@ _SPECS = [
     ),
     OptionSpec("plain_password", b"", bytes, "PLAIN client password", _credential),
     OptionSpec("zap_domain", b"", bytes, "authentication domain (RFC 27)"),
+    OptionSpec("curve_server", False, bool, "act as the CURVE server (RFC 26)"),
+    OptionSpec(
+        "curve_publickey", b"", bytes, "our long-term CURVE public key (Z85 or 32 raw)", _curve_key
+    ),
+    OptionSpec(
+        "curve_secretkey", b"", bytes, "our long-term CURVE secret key (Z85 or 32 raw)", _curve_key
+    ),
+    OptionSpec(
+        "curve_serverkey",
+        b"",
+        bytes,
+        "the server's public key; selects CURVE as a client",
+        _curve_key,
+    ),
     OptionSpec("last_endpoint", "", str, "the endpoint last bound or connected", readonly=True),
     # Request-reply (RFC 28), with libzmq's semantics.
     OptionSpec("req_relaxed", False, bool, "REQ may send a new request before the reply"),

@@ -46,14 +46,25 @@ from zmtp.errors import (
     ZMTPError,
     ZMTPValueError,
 )
+from zmtp.frame import Frame
 from zmtp.monitor import Event, Monitor, MonitorEvent
 from zmtp.options import ALIASES, OPTIONS, Options
 from zmtp.patterns import pattern_for
 from zmtp.routing import MsgQueue, Pipe
 from zmtp.transport.endpoint import Endpoint, format_tcp, parse_endpoint
 from zmtp.transport.stream import StreamEngine
-from zmtp.wire import Connection, NullMechanism, PlainClient, PlainServer
-from zmtp.wire.events import HandshakeComplete
+from zmtp.wire import (
+    AuthDecision,
+    Connection,
+    CurveClient,
+    CurveServer,
+    NullMechanism,
+    PlainClient,
+    PlainServer,
+    curve_public,
+)
+from zmtp.wire.commands import Metadata, decode_metadata
+from zmtp.wire.events import AuthRequest, HandshakeComplete
 
 if TYPE_CHECKING:
     from zmtp.context import Context
@@ -61,7 +72,19 @@ if TYPE_CHECKING:
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
 
-__all__ = ["Socket"]
+__all__ = ["ZAP_ENDPOINT", "Socket"]
+
+#: Where a ZAP handler serves (RFC 27), in the socket's context.
+ZAP_ENDPOINT = "inproc://zeromq.zap.01"
+
+
+def _ADMIT(request: AuthRequest) -> bool:
+    return True
+
+
+def _DEFER(request: AuthRequest) -> None:
+    return None  # the engine asks the ZAP handler
+
 
 #: The types that honour probe_router.
 _PROBERS = frozenset({SocketType.ROUTER, SocketType.DEALER, SocketType.REQ})
@@ -69,8 +92,6 @@ _PROBERS = frozenset({SocketType.ROUTER, SocketType.DEALER, SocketType.REQ})
 #: A real checkpoint (a chance for other tasks to run) every this many sends/recvs
 #: that did not need to wait.
 _YIELD_EVERY = 64
-
-Frame = bytes | bytearray | memoryview
 
 
 def _frame(data: Any) -> bytes:
@@ -141,6 +162,9 @@ class Socket:
         "_send_lot",
         "_send_partial",
         "_yield_count",
+        "_zap_seq",
+        "_zap_socket",
+        "_zap_waiting",
         "context",
         "options",
         "type",
@@ -181,6 +205,9 @@ class Socket:
         self._recv_partial: list[bytes] = []
         self._send_partial: list[bytes] = []
         self._yield_count = 0
+        self._zap_socket: Socket | None = None
+        self._zap_seq = 0
+        self._zap_waiting: dict[bytes, list[Any]] = {}
         self.context._register(self)
         if subscribe is not None:
             topics = [subscribe] if isinstance(subscribe, (bytes, str)) else subscribe
@@ -286,6 +313,8 @@ class Socket:
                 conn.scope.cancel()
         for engine in list(self._engines):
             engine.close()
+        if self._zap_socket is not None:
+            await self._zap_socket.close()
         self._bindings.clear()
         self._connecters.clear()
         self._send_lot.unpark_all()
@@ -563,6 +592,16 @@ class Socket:
                         ivl = self.options.get("reconnect_ivl")
                     if self._closing:
                         return
+                    if engine.refused:
+                        # RFC 23 Error Handling: after an ERROR, do not reconnect with
+                        # the same credentials (a ZAP "300" is temporary: retry).
+                        self._emit(
+                            Event.CLOSED,
+                            endpoint,
+                            0,
+                            f"the peer refused us ({engine.reason}); not reconnecting",
+                        )
+                        return
                 base = self.options.get("reconnect_ivl")
                 if base < 0:
                     self._emit(Event.CLOSED, endpoint, 0, "reconnect_ivl is -1: not reconnecting")
@@ -626,13 +665,38 @@ class Socket:
             self._engine_done(engine)
 
     def _new_connection(self, *, as_server: bool) -> Connection:
+        """A Connection with the mechanism the options select, and the authentication
+        policy of libzmq: a ZAP handler bound at ``inproc://zeromq.zap.01`` in this
+        context decides on PLAIN and CURVE clients (and on NULL ones when
+        ``zap_domain`` is set); without one, a PLAIN server refuses everyone and a
+        CURVE server admits any client key."""
         opts = self.options
-        if opts.get("plain_server"):
-            mechanism: Any = PlainServer()
+        zap = self.context._zap_handler_bound()
+        authenticator: Any = None
+        if opts.get("curve_server"):
+            secret = opts.get("curve_secretkey")
+            if not secret:
+                raise ZMTPValueError("curve_server needs curve_secretkey")
+            public = opts.get("curve_publickey") or curve_public(secret)
+            mechanism: Any = CurveServer(public, secret)
+            authenticator = _DEFER if zap else _ADMIT
+        elif opts.get("curve_serverkey"):
+            public, secret = opts.get("curve_publickey"), opts.get("curve_secretkey")
+            if not (public and secret):
+                raise ZMTPValueError(
+                    "a CURVE client needs curve_publickey and curve_secretkey "
+                    "(with curve_serverkey)"
+                )
+            mechanism = CurveClient(opts.get("curve_serverkey"), public, secret)
+        elif opts.get("plain_server"):
+            mechanism = PlainServer()
+            authenticator = _DEFER if zap else None
         elif opts.get("plain_username") or opts.get("plain_password"):
             mechanism = PlainClient(opts.get("plain_username"), opts.get("plain_password"))
         else:
-            mechanism = NullMechanism(as_server=as_server)
+            ask = bool(zap and as_server and opts.get("zap_domain"))
+            mechanism = NullMechanism(as_server=as_server, authenticate=ask)
+            authenticator = _DEFER if ask else None
         parts = opts.get("maxmsgparts")
         return Connection(
             self.type,
@@ -640,7 +704,68 @@ class Socket:
             routing_id=opts.get("routing_id"),
             maxmsgsize=opts.get("maxmsgsize"),
             max_frames=parts if parts >= 0 else None,
+            authenticator=authenticator,
         )
+
+    # -- ZAP client (RFC 27) -----------------------------------------------------------
+
+    async def _zap(self, engine: StreamEngine, request: AuthRequest) -> AuthDecision:
+        """Ask the ZAP handler of this context about a peer; its answer as a decision.
+
+        A handler that does not answer well (wrong version, request id or status)
+        counts as an internal error ("500"), which refuses the peer.
+        """
+        client = await self._zap_client()
+        self._zap_seq += 1
+        rid = str(self._zap_seq).encode()
+        waiter: list[Any] = [trio.Event(), None]
+        self._zap_waiting[rid] = waiter
+        try:
+            await client.send_multipart(
+                [
+                    b"",
+                    b"1.0",
+                    rid,
+                    self.options.get("zap_domain"),
+                    engine.peer_address.encode(),
+                    self.options.get("routing_id"),
+                    request.mechanism,
+                    *request.credentials,
+                ]
+            )
+            await waiter[0].wait()
+        finally:
+            self._zap_waiting.pop(rid, None)
+        reply: list[bytes] = waiter[1]
+        if len(reply) != 7 or reply[0] or reply[1] != b"1.0" or len(reply[3]) != 3:
+            return AuthDecision(False, "500", "malformed ZAP reply")
+        status = reply[3].decode("ascii", "replace")
+        try:
+            metadata = decode_metadata(reply[6])
+        except ProtocolError:
+            return AuthDecision(False, "500", "malformed metadata in ZAP reply")
+        return AuthDecision(
+            status == "200", status, reply[4].decode("utf-8", "replace"), reply[5], metadata
+        )
+
+    async def _zap_client(self) -> Socket:
+        if self._zap_socket is None:
+            nursery = await self._running()
+            client = Socket(SocketType.DEALER, context=self.context, linger=0)
+            client._hosted = True
+            nursery.start_soon(client._host)
+            await client.connect(ZAP_ENDPOINT)
+            nursery.start_soon(self._zap_replies, client)
+            self._zap_socket = client
+        return self._zap_socket
+
+    async def _zap_replies(self, client: Socket) -> None:
+        with contextlib.suppress(SocketClosed):
+            async for reply in client:
+                waiter = self._zap_waiting.get(reply[2]) if len(reply) > 2 else None
+                if waiter is not None:
+                    waiter[1] = reply
+                    waiter[0].set()
 
     def _tune(self, sock: _socket.socket) -> None:
         """Apply the tcp_* options to a new tcp connection."""
@@ -732,8 +857,12 @@ class Socket:
                 pipe.assigned_id = connecter.assigned_id
         pipe.routing_id = conn.peer_routing_id
         pipe.peer_type = conn.peer_socket_type
-        pipe.properties = conn.peer_properties
         pipe.user_id = conn.mechanism.user_id
+        props = dict(conn.peer_properties)
+        props.update(conn.mechanism.auth_metadata)
+        props["User-Id"] = pipe.user_id
+        props["Peer-Address"] = engine.peer_address.encode()
+        pipe.properties = Metadata(props)
         if connecter_pipe is None and not self._attach(pipe):
             return None
         self._probe(pipe)
@@ -770,13 +899,17 @@ class Socket:
         self._emit(Event.HANDSHAKE_SUCCEEDED, engine.endpoint)
 
     def _handshake_failed(self, endpoint: str, exc: ProtocolError | None, reason: str) -> None:
+        value = 0
         if isinstance(exc, (AuthenticationFailed, PeerError)):
             event = Event.HANDSHAKE_FAILED_AUTH
+            status = exc.status_code if isinstance(exc, AuthenticationFailed) else exc.peer_reason
+            if status and status.isdigit():
+                value = int(status)  # the ZAP status code, as libzmq reports it
         elif exc is not None:
             event = Event.HANDSHAKE_FAILED_PROTOCOL
         else:
             event = Event.HANDSHAKE_FAILED_NO_DETAIL
-        self._emit(event, endpoint, 0, reason)
+        self._emit(event, endpoint, value, reason)
 
     def _connection_event(self, engine: StreamEngine, ev: Any) -> None:
         """Non-message events of a live connection (subscriptions, heartbeats)."""
@@ -891,17 +1024,26 @@ class Socket:
             raise Again(f"{self.type.name}: no message available")
         return msg
 
-    async def recv_multipart(self, flags: int = 0) -> list[bytes]:
+    async def recv_multipart(self, flags: int = 0, *, copy: bool = True) -> list[Any]:
         """The next whole message as a list of frames (``bytes``); waits for one.
 
         With ``flags=zmtp.DONTWAIT`` (or when ``rcvtimeo`` expires) raises
         :class:`zmtp.Again`. Cancellation-safe: a cancelled call takes nothing.
+        With ``copy=False`` the frames are :class:`zmtp.Frame` objects that also
+        carry the connection's properties (``frame.get("User-Id")``), as in pyzmq.
         """
         if self._recv_partial:
             rest, self._recv_partial = self._recv_partial, []
             await trio.lowlevel.checkpoint_if_cancelled()
-            return rest
-        return await self._recv_message(flags)
+            return rest if copy else self._frames(rest)
+        msg = await self._recv_message(flags)
+        return msg if copy else self._frames(msg)
+
+    def _frames(self, msg: list[bytes]) -> list[Frame]:
+        pipe = self._pattern.last_pipe
+        props = pipe.properties if pipe is not None else None
+        last = len(msg) - 1
+        return [Frame(f, more=i < last, properties=props) for i, f in enumerate(msg)]
 
     async def _recv_message(self, flags: int) -> list[bytes]:
         self._check_open()
@@ -931,9 +1073,13 @@ class Socket:
             if msg is not None:
                 return msg
 
-    async def recv(self, flags: int = 0) -> bytes:
+    async def recv(self, flags: int = 0, *, copy: bool = True) -> Any:
         """The next frame. For a multipart message, the following frames come from
-        the next calls while ``rcvmore`` is true (pyzmq's behaviour)."""
+        the next calls while ``rcvmore`` is true (pyzmq's behaviour). With
+        ``copy=False``, a :class:`zmtp.Frame` carrying the connection's properties."""
+        if not copy:
+            data = await self.recv(flags)
+            return Frame(data, more=self.rcvmore, properties=self._last_properties())
         if self._recv_partial:
             await trio.lowlevel.checkpoint_if_cancelled()
             return self._recv_partial.pop(0)
@@ -946,14 +1092,18 @@ class Socket:
                     self._yield_count = 0
                     await trio.lowlevel.cancel_shielded_checkpoint()
                 if len(msg) == 1:
-                    return msg[0]  # type: ignore[no-any-return]
+                    return msg[0]
                 self._recv_partial = msg
-                return msg.pop(0)  # type: ignore[no-any-return]
+                return msg.pop(0)
         msg = await self._recv_message(flags)
         if len(msg) > 1:
             self._recv_partial = msg
             return msg.pop(0)
         return msg[0]
+
+    def _last_properties(self) -> Metadata | None:
+        pipe = self._pattern.last_pipe
+        return pipe.properties if pipe is not None else None
 
     def recv_nowait(self) -> bytes:
         if not self._recv_partial:
@@ -961,7 +1111,8 @@ class Socket:
         return self._recv_partial.pop(0)
 
     async def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
-        return (await self.recv(flags)).decode(encoding)
+        data: bytes = await self.recv(flags)
+        return data.decode(encoding)
 
     def recv_string_nowait(self, encoding: str = "utf-8") -> str:
         return self.recv_nowait().decode(encoding)

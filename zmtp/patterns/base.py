@@ -68,6 +68,12 @@ class Pattern:
     def can_recv(self) -> bool:
         return False
 
+    @property
+    def last_pipe(self) -> Pipe | None:
+        """The pipe the last received message came from, when the type knows it."""
+        fq = getattr(self, "fq", None)
+        return fq.last if fq is not None else None
+
 
 class SendsLoadBalanced(Pattern):
     """Mixin: outgoing messages round-robin over peers with room."""

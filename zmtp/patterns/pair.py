@@ -55,6 +55,10 @@ class Pair(Pattern):
             self.pipe = None
         return msg
 
+    @property
+    def last_pipe(self) -> Pipe | None:
+        return self.pipe
+
     def can_send(self) -> bool:
         return self.pipe is not None and self.pipe.writable()
 

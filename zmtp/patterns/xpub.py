@@ -41,7 +41,7 @@ class XPub(Pattern):
         self.trie: SubscriptionTrie[Pipe] = SubscriptionTrie()
         self.dist = Distributor()
         self.pending: deque[list[Any]] = deque()
-        self.last_pipe: Pipe | None = None
+        self.manual_pipe: Pipe | None = None
 
     def _opt(self, name: str) -> Any:
         return self.options.get(name) if self.options is not None else False
@@ -59,8 +59,8 @@ class XPub(Pattern):
         for topic in self.trie.remove_key(pipe):
             if self.reports and not self._opt("xpub_manual"):
                 self.pending.append([b"\x00" + topic])
-        if self.last_pipe is pipe:
-            self.last_pipe = None
+        if self.manual_pipe is pipe:
+            self.manual_pipe = None
 
     def read_activated(self, pipe: Pipe) -> None:
         """Apply every subscription the peer sent, at once (not when the app reads)."""
@@ -77,7 +77,7 @@ class XPub(Pattern):
         subscribe = first[0] == 1
         topic = first[1:]
         if self._opt("xpub_manual"):
-            self.last_pipe = pipe
+            self.manual_pipe = pipe
             if self.reports:
                 self.pending.append([first])
             return
@@ -123,14 +123,14 @@ class XPub(Pattern):
     def subscribe(self, topic: bytes) -> None:
         if not self._opt("xpub_manual"):
             raise InvalidState("XPUB.subscribe() needs xpub_manual (RFC 29 manual mode)")
-        if self.last_pipe is not None:
-            self.trie.add(topic, self.last_pipe)
+        if self.manual_pipe is not None:
+            self.trie.add(topic, self.manual_pipe)
 
     def unsubscribe(self, topic: bytes) -> None:
         if not self._opt("xpub_manual"):
             raise InvalidState("XPUB.unsubscribe() needs xpub_manual (RFC 29 manual mode)")
-        if self.last_pipe is not None:
-            self.trie.remove(topic, self.last_pipe)
+        if self.manual_pipe is not None:
+            self.trie.remove(topic, self.manual_pipe)
 
 
 class Pub(XPub):

@@ -20,12 +20,14 @@ __all__ = ["FairQueue"]
 class FairQueue:
     """Round-robin over pipes with input, one message per turn."""
 
-    __slots__ = ("_active", "_current", "pipes")
+    __slots__ = ("_active", "_current", "last", "pipes")
 
     def __init__(self) -> None:
         self.pipes: list[Pipe] = []
         self._active = 0
         self._current = 0
+        #: The pipe the last message came from (for message properties).
+        self.last: Pipe | None = None
 
     def attach(self, pipe: Pipe) -> None:
         self.pipes.append(pipe)
@@ -68,6 +70,7 @@ class FairQueue:
             items = q.items
             if items:
                 msg = items.popleft()
+                self.last = pipe
                 if q.producer_blocked and not (0 < q.hwm <= len(items)):
                     q.producer_blocked = False
                     q.wake_producer()
@@ -91,6 +94,7 @@ class FairQueue:
             pipe = pipes[i]
             if pipe.in_q.items:
                 msg = pipe.read()
+                self.last = pipe
                 if pipe.in_q.items:
                     self._current = (i + 1) % self._active
                 else:

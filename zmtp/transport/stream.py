@@ -37,10 +37,11 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from zmtp.constants import SocketType
-from zmtp.errors import ProtocolError
+from zmtp.errors import PeerError, ProtocolError
 from zmtp.routing import Pipe, SubscriptionMsg
 from zmtp.wire import Connection
 from zmtp.wire.events import (
+    AuthRequest,
     Cancel,
     ConnectionClosed,
     HandshakeComplete,
@@ -89,6 +90,13 @@ class StreamEngine:
         self._scope = trio.CancelScope()
         self.sock = sock
         self.endpoint = endpoint
+        #: The peer's IP address (tcp), or "" (ipc): the ZAP request's Address.
+        self.peer_address = ""
+        if sock.family in (_socket.AF_INET, _socket.AF_INET6):
+            try:
+                self.peer_address = str(sock.getpeername()[0])
+            except OSError:
+                pass
         self.conn: Connection = owner._new_connection(as_server=as_server)
         self.pipe: Pipe | None = None
         self._connecter_pipe = connecter_pipe
@@ -98,6 +106,8 @@ class StreamEngine:
         self._inline_ok = False  # see _wake_writer
         self._pending: list[Any] = []  # protocol output waiting for the writer
         self.handshake_done = False
+        #: The peer answered our handshake with ERROR (not "try again later").
+        self.refused = False
         #: Why the connection ended (set before run() returns).
         self.reason = ""
         #: The peer's protocol violation that ended the connection, if one did.
@@ -168,6 +178,7 @@ class StreamEngine:
                 await self._flush_quietly()
                 owner._handshake_failed(self.endpoint, exc, exc.reason)
                 self.reason = str(exc)
+                self.refused = isinstance(exc, PeerError) and not exc.peer_reason.startswith("3")
                 return
             except ConnectionLost as exc:
                 owner._handshake_failed(self.endpoint, None, exc.reason)
@@ -236,16 +247,26 @@ class StreamEngine:
         while True:
             data = await self._recv(sock)
             conn.receive_data(data)
-            events = conn.events()  # raises ProtocolError once the peer broke a rule
-            out = conn.data_to_send()
-            if out:
-                await self._write_now(out)
-            for i, ev in enumerate(events):
-                if type(ev) is HandshakeComplete:
-                    self.handshake_done = True
-                    self.owner._handshake_succeeded(self, ev)
-                    return events[i + 1 :]
-                self.owner._connection_event(self, ev)
+            while True:
+                events = conn.events()  # raises ProtocolError once the peer broke a rule
+                out = conn.data_to_send()
+                if out:
+                    await self._write_now(out)
+                asked = False
+                for i, ev in enumerate(events):
+                    if type(ev) is HandshakeComplete:
+                        self.handshake_done = True
+                        self.owner._handshake_succeeded(self, ev)
+                        return events[i + 1 :]
+                    if type(ev) is AuthRequest:
+                        # The authenticator is a ZAP handler (RFC 27): ask it, then
+                        # let the mechanism carry on with its answer.
+                        conn.resolve_auth(await self.owner._zap(self, ev))
+                        asked = True
+                    else:
+                        self.owner._connection_event(self, ev)
+                if not asked:
+                    break
             if conn.error is not None:
                 raise conn.error
             if not data:
