@@ -164,6 +164,22 @@ _SPECS = [
 
 #: Every option by name.
 OPTIONS: dict[str, OptionSpec] = {spec.name: spec for spec in _SPECS}
+#: libzmq's (and pyzmq's) integer option numbers, for ``setsockopt(zmq.SNDHWM, 10)``.
+BY_NUMBER = {
+    23: "sndhwm", 24: "rcvhwm", 17: "linger", 5: "routing_id", 18: "reconnect_ivl",
+    21: "reconnect_ivl_max", 39: "immediate", 22: "maxmsgsize", 28: "sndtimeo",
+    27: "rcvtimeo", 32: "last_endpoint", 19: "backlog", 66: "handshake_ivl", 42: "ipv6",
+    44: "plain_server", 45: "plain_username", 46: "plain_password", 55: "zap_domain",
+    47: "curve_server", 48: "curve_publickey", 49: "curve_secretkey", 50: "curve_serverkey",
+    53: "req_relaxed", 52: "req_correlate", 33: "router_mandatory", 56: "router_handover",
+    61: "connect_routing_id", 51: "probe_router", 40: "xpub_verbose",
+    78: "xpub_verbose_unsubscribe", 71: "xpub_manual", 72: "xpub_welcome_msg",
+    69: "xpub_nodrop", 54: "conflate", 75: "heartbeat_ivl", 77: "heartbeat_timeout",
+    76: "heartbeat_ttl", 34: "tcp_keepalive", 36: "tcp_keepalive_idle",
+    37: "tcp_keepalive_intvl", 35: "tcp_keepalive_cnt", 80: "tcp_maxrt", 6: "subscribe",
+    7: "unsubscribe", 1: "hwm",
+}  # fmt: skip
+
 #: Other names pyzmq users know.
 ALIASES = {
     "identity": "routing_id",
@@ -181,16 +197,23 @@ class Options:
             self.set(name, value)
 
     @staticmethod
-    def canonical(name: str) -> str:
+    def canonical(name: str | int) -> str:
+        if isinstance(name, int):
+            try:
+                return BY_NUMBER[name]
+            except KeyError:
+                raise ZMTPValueError(
+                    f"unknown or unsupported socket option number {name}"
+                ) from None
         name = name.lower()
         return ALIASES.get(name, name)
 
     @staticmethod
-    def known(name: str) -> bool:
+    def known(name: str | int) -> bool:
         name = Options.canonical(name)
         return name in OPTIONS or name == "hwm"
 
-    def get(self, name: str) -> Any:
+    def get(self, name: str | int) -> Any:
         name = self.canonical(name)
         if name == "hwm":
             return self._values["sndhwm"]
@@ -199,7 +222,7 @@ class Options:
         except KeyError:
             raise ZMTPValueError(f"unknown socket option {name!r}") from None
 
-    def set(self, name: str, value: Any) -> None:
+    def set(self, name: str | int, value: Any) -> None:
         name = self.canonical(name)
         if name == "hwm":  # pyzmq's shorthand for both
             self.set("sndhwm", value)

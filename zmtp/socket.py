@@ -216,17 +216,19 @@ class Socket:
 
     # -- options as attributes (properties generated from zmtp.options.OPTIONS) -------
 
-    def setsockopt(self, name: str, value: Any) -> None:
-        """pyzmq-style option setter (option names as strings, e.g. ``"sndhwm"``);
-        ``"subscribe"`` and ``"unsubscribe"`` act as the methods of the same names."""
-        if name.lower() == "subscribe":
+    def setsockopt(self, name: str | int, value: Any) -> None:
+        """pyzmq-style option setter: a name (``"sndhwm"``) or pyzmq's integer
+        constant (``zmq.SNDHWM``); ``"subscribe"`` and ``"unsubscribe"`` act as the
+        methods of the same names."""
+        canonical = Options.canonical(name)
+        if canonical == "subscribe":
             self.subscribe(value)
-        elif name.lower() == "unsubscribe":
+        elif canonical == "unsubscribe":
             self.unsubscribe(value)
         else:
-            self.options.set(name, value)
+            self.options.set(canonical, value)
 
-    def getsockopt(self, name: str) -> Any:
+    def getsockopt(self, name: str | int) -> Any:
         return self.options.get(name)
 
     @property

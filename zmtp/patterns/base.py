@@ -44,6 +44,9 @@ class Pattern:
     def __init__(self, options: Any = None) -> None:
         self.options = options
 
+    #: Why :meth:`attach` refused the last pipe it refused (for the monitor).
+    refusal = "refused by the socket type"
+
     def attach(self, pipe: Pipe) -> bool:
         return True
 

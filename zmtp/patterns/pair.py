@@ -25,6 +25,7 @@ class Pair(Pattern):
         old = self.pipe
         if old is not None:
             if old.state == "active":
+                self.refusal = "refused: PAIR already has a peer (RFC 31: one peer at a time)"
                 return False
             # The previous peer is gone but left unread messages: they come first.
             pipe.in_q.items.extendleft(reversed(old.in_q.items))

@@ -60,7 +60,9 @@ class Router(ReceivesFairQueued):
             rid = self._generate_id()
         elif rid in self.by_id:
             if pipe.assigned_id or not self._opt("router_handover"):
-                return False  # duplicate id: the newcomer is refused (as libzmq)
+                # Duplicate id: the newcomer is refused (as libzmq).
+                self.refusal = f"refused: routing id {bytes(rid)!r} is already in use (RFC 28)"
+                return False
             old = self.by_id.pop(rid)
             self.ids[old] = self._generate_id()
             self.by_id[self.ids[old]] = old

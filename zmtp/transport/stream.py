@@ -186,7 +186,7 @@ class StreamEngine:
                 return
             pipe = owner._engine_ready(self, self._connecter_pipe)
             if pipe is None:
-                self.reason = "refused by the socket"
+                self.reason = owner._pattern.refusal if not owner._closing else "socket closing"
                 return
             self.pipe = pipe
             pipe.out_q.wake_consumer = self._wake_writer
