@@ -201,6 +201,7 @@ class Connection:
             max_frames=max_frames,
             max_command_size=HANDSHAKE_COMMAND_LIMIT,
         )
+        self._decoder.commands_only = True
         self._events: list[Event] = []
         self._ev_pos = 0
         self._out: list[bytes] = []
@@ -539,6 +540,7 @@ class Connection:
         else:
             limit = self.maxmsgsize if self.maxmsgsize >= 0 else -1
         self._decoder.max_command_size = max(limit, -1)
+        self._decoder.commands_only = False
         if self._transform:
             # libzmq sends the wrapped frames as data frames: same bound before buffering.
             self._decoder.maxmsgsize = self._decoder.max_command_size
@@ -559,11 +561,25 @@ class Connection:
         """Turn every complete frame the decoder holds into events; then raise the
         decoder's error, if it met one after those frames."""
         decoder = self._decoder
-        items = decoder.read()
-        if items:
-            self._process(items)
-        if decoder.error is not None:
-            raise decoder.error
+        while True:
+            items = decoder.read()
+            if items:
+                self._process(items)
+            if decoder.error is not None:
+                raise decoder.error
+            if not decoder.stopped_at_message:
+                return
+            # The decoder met a message frame while only commands were legal. Fine if
+            # the commands before it completed the handshake; otherwise the peer sent
+            # a message too early, refused from its header alone.
+            decoder.stopped_at_message = False
+            if self.state is not _S.TRAFFIC:
+                raise HandshakeError(
+                    "peer sent a message before the handshake completed",
+                    rfc=23,
+                    section="Overall Behavior",
+                )
+            decoder.commands_only = False
 
     def _process(self, items: list[Any]) -> None:
         events = self._events

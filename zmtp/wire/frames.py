@@ -257,6 +257,11 @@ class FrameDecoder:
         self._big_flags = 0
         self._broken = False
         self._error: ProtocolError | None = None
+        #: While set, parsing stops (and sets ``stopped_at_message``) at the header of
+        #: a message frame, before buffering its body: a connection sets it until its
+        #: handshake completes, when only commands are legal (RFC 23).
+        self.commands_only = False
+        self.stopped_at_message = False
         #: How many of the items returned by the last read() are commands.
         self.commands_read = 0
 
@@ -369,12 +374,17 @@ class FrameDecoder:
         end = len(buf)
         partial = self._partial
         maxsize = self.maxmsgsize
+        commands_only = self.commands_only
         while True:
             avail = end - pos
             if avail < 2:
                 self._need = 2
                 return pos
             flags = buf[pos]
+            if commands_only and not flags & COMMAND:
+                self.stopped_at_message = True
+                self._need = 2
+                return pos
             if flags == 0 and not partial:
                 # Fast path: a short single-frame message, the common case.
                 size = buf[pos + 1]
