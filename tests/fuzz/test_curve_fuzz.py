@@ -31,7 +31,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import (
+from fuzzing import (
     Action,
     actions,
     drain_events,
