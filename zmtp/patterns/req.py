@@ -58,8 +58,9 @@ class Req(SendsLoadBalanced, ReceivesFairQueued):
     def terminated(self, pipe: Pipe) -> None:
         self.lb.detach(pipe)
         detach_fq(self.fq, pipe)
-        if pipe is self.reply_pipe:
-            # The reply can no longer come; REQ keeps waiting, as libzmq's does.
+        if pipe is self.reply_pipe and not pipe.readable():
+            # The reply can no longer come; REQ keeps waiting, as libzmq's does. (A
+            # reply already queued in the pipe is still received.)
             self.reply_pipe = None
 
     def send(self, msg: Msg) -> bool:
