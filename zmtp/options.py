@@ -52,7 +52,15 @@ def _routing_id(v: bytes) -> str | None:
 
 
 def _curve_key(v: bytes) -> str | None:
-    if len(v) in (0, 32, 40):
+    if len(v) in (0, 32):
+        return None
+    if len(v) == 40:
+        from zmtp.wire.z85 import decode
+
+        try:
+            decode(v)
+        except ValueError as exc:
+            return f"is not a valid Z85 key ({exc})"
         return None
     return "must be 40 Z85 characters or 32 raw octets (RFC 32)"
 

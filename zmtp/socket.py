@@ -391,6 +391,8 @@ class Socket:
         port picked for ``tcp://127.0.0.1:*``), also kept in ``last_endpoint``."""
         ep = parse_endpoint(endpoint, bind=True)
         self._check_open()
+        if ep.transport != "inproc":
+            self._new_connection(as_server=True)  # refuse a bad security setup now
         if ep.transport == "inproc":
             self.context._inproc_bind(self, ep.address)
             real = str(ep)
@@ -437,6 +439,8 @@ class Socket:
         """
         ep = parse_endpoint(endpoint, bind=False)
         self._check_open()
+        if ep.transport != "inproc":
+            self._new_connection(as_server=False)  # refuse a bad security setup now
         if endpoint in self._connecters:
             raise ZMTPValueError(f"already connected to {endpoint!r}")
         # libzmq consumes connect_routing_id: it names the peer of this connect only.
@@ -568,8 +572,19 @@ class Socket:
             if tcp:
                 self._tune(sock)
             self._emit(Event.ACCEPTED, real, sock.fileno())
-            engine = StreamEngine(self, sock, real, as_server=True, accepted=True)
-            conns.start_soon(self._run_engine, engine)
+            engine = self._engine_for(sock, real, as_server=True, accepted=True)
+            if engine is not None:
+                conns.start_soon(self._run_engine, engine)
+
+    def _engine_for(self, sock: _socket.socket, endpoint: str, **kw: Any) -> StreamEngine | None:
+        """An engine for a new connection; None (connection closed, reason on the
+        monitor) if the socket's security options became unusable since bind/connect."""
+        try:
+            return StreamEngine(self, sock, endpoint, **kw)
+        except (ZMTPError, ValueError) as exc:
+            sock.close()
+            self._emit(Event.HANDSHAKE_FAILED_NO_DETAIL, endpoint, 0, str(exc))
+            return None
 
     # -- connecters --------------------------------------------------------------------
 
@@ -583,10 +598,12 @@ class Socket:
             ivl = self.options.get("reconnect_ivl")
             while True:
                 sock = await self._try_connect(ep, endpoint)
+                engine = None
                 if sock is not None:
-                    engine = StreamEngine(
-                        self, sock, endpoint, connecter_pipe=conn.pipe, as_server=False
+                    engine = self._engine_for(
+                        sock, endpoint, connecter_pipe=conn.pipe, as_server=False
                     )
+                if engine is not None:
                     conn.engine = engine
                     await self._run_engine(engine)
                     conn.engine = None
@@ -765,6 +782,11 @@ class Socket:
         with contextlib.suppress(SocketClosed):
             async for reply in client:
                 waiter = self._zap_waiting.get(reply[2]) if len(reply) > 2 else None
+                if waiter is None and self._zap_waiting:
+                    # A reply that answers no request we made: the handler (a REP
+                    # serves requests in order) garbled the oldest one. Refuse it.
+                    waiter = next(iter(self._zap_waiting.values()))
+                    reply = []
                 if waiter is not None:
                     waiter[1] = reply
                     waiter[0].set()
@@ -902,11 +924,17 @@ class Socket:
 
     def _handshake_failed(self, endpoint: str, exc: ProtocolError | None, reason: str) -> None:
         value = 0
-        if isinstance(exc, (AuthenticationFailed, PeerError)):
+        status = ""
+        if isinstance(exc, AuthenticationFailed):
+            status = exc.status_code or ""
+        elif isinstance(exc, PeerError):
+            status = exc.peer_reason
+        if len(status) == 3 and status.isdigit() and status[0] in "345":
+            # A ZAP status code (RFC 27), reported as libzmq does.
             event = Event.HANDSHAKE_FAILED_AUTH
-            status = exc.status_code if isinstance(exc, AuthenticationFailed) else exc.peer_reason
-            if status and status.isdigit():
-                value = int(status)  # the ZAP status code, as libzmq reports it
+            value = int(status)
+        elif isinstance(exc, AuthenticationFailed):
+            event = Event.HANDSHAKE_FAILED_AUTH
         elif exc is not None:
             event = Event.HANDSHAKE_FAILED_PROTOCOL
         else:

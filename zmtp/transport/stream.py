@@ -97,6 +97,7 @@ class StreamEngine:
                 self.peer_address = str(sock.getpeername()[0])
             except OSError:
                 pass
+        # Options were checked at bind/connect; they may have changed since.
         self.conn: Connection = owner._new_connection(as_server=as_server)
         self.pipe: Pipe | None = None
         self._connecter_pipe = connecter_pipe
