@@ -91,7 +91,7 @@ _PROBERS = frozenset({SocketType.ROUTER, SocketType.DEALER, SocketType.REQ})
 
 #: A real checkpoint (a chance for other tasks to run) every this many sends/recvs
 #: that did not need to wait.
-_YIELD_EVERY = 64
+_YIELD_EVERY = 256
 
 
 def _frame(data: Any) -> bytes:
