@@ -38,7 +38,8 @@ This file never touches a socket.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 
 from zmtp.errors import ProtocolError
 from zmtp.wire._event import Message
@@ -208,6 +209,51 @@ def encode_batch(messages: Sequence[Sequence[Buffer]], out: list[Buffer]) -> int
 
 
 # ---------------------------------------------------------------------------------------
+# Large bodies, received in place
+
+
+def _bytearray_body(size: int) -> tuple[bytes | bytearray, memoryview]:
+    body = bytearray(size)
+    return body, memoryview(body)
+
+
+def _cpython_body_factory() -> Callable[[int], tuple[bytes | bytearray, memoryview]] | None:
+    """On CPython, a factory of *uninitialised* ``bytes`` objects plus a writable view of
+    their storage, so a large body is received straight into the object handed to the
+    application: no zero-filling, no final copy (about 70 us per MiB).
+
+    A fresh ``bytes`` object is private to the decoder until its last octet is written;
+    nothing can hash, share or read it before. The factory checks itself once and is
+    not used anywhere but CPython.
+    """
+    if sys.implementation.name != "cpython":
+        return None
+    try:
+        import ctypes
+
+        new = ctypes.pythonapi.PyBytes_FromStringAndSize
+        new.restype = ctypes.py_object
+        new.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t]
+        offset = sys.getsizeof(b"") - 1  # where a bytes object's octets start
+
+        def factory(size: int) -> tuple[bytes | bytearray, memoryview]:
+            body = new(None, size)
+            storage = (ctypes.c_char * size).from_address(id(body) + offset)
+            return body, memoryview(storage).cast("B")
+
+        probe, view = factory(8)
+        view[:] = b"zmtp-ok!"
+        if probe != b"zmtp-ok!" or hash(probe) != hash(b"zmtp-ok!"):
+            return None
+        return factory
+    except Exception:  # pragma: no cover - any surprise: use the portable path
+        return None
+
+
+_new_body = _cpython_body_factory() or _bytearray_body
+
+
+# ---------------------------------------------------------------------------------------
 # Decoding
 
 
@@ -251,7 +297,8 @@ class FrameDecoder:
         self._partial: Message = Message()  # frames of an unfinished multipart message
         self._partial_size = 0
         # A large body being assembled in place.
-        self._big: bytearray | None = None
+        self._big: bytes | bytearray | None = None
+        self._big_view: memoryview | None = None
         self._big_filled = 0
         self._big_size = 0
         self._big_flags = 0
@@ -286,9 +333,9 @@ class FrameDecoder:
         A transport may ``recv_into`` this view and then call :meth:`body_written`,
         saving a copy. Returns None when no large body is pending.
         """
-        if self._big is None or len(self._big) != self._big_size:
+        if self._big_view is None:
             return None
-        return memoryview(self._big)[self._big_filled :]
+        return self._big_view[self._big_filled :]
 
     def body_written(self, n: int) -> None:
         """Record that ``n`` octets were written into :meth:`body_buffer`."""
@@ -299,8 +346,8 @@ class FrameDecoder:
         big = self._big
         assert big is not None
         take = min(self._big_size - self._big_filled, len(data))
-        if len(big) == self._big_size:
-            big[self._big_filled : self._big_filled + take] = data[:take]
+        if self._big_view is not None:
+            self._big_view[self._big_filled : self._big_filled + take] = data[:take]
         else:
             big += data[:take]
         self._big_filled += take
@@ -334,8 +381,10 @@ class FrameDecoder:
             if self._big is not None:
                 if self._big_filled < self._big_size:
                     return out
-                body = bytes(self._big)
+                big = self._big
+                body = big if type(big) is bytes else bytes(big)
                 self._big = None
+                self._big_view = None
                 self._finish_frame(self._big_flags, body, out)
                 # Octets that arrived after the body were kept in _chunks by feed().
             if self._have < self._need:
@@ -352,6 +401,7 @@ class FrameDecoder:
             self._chunks = []
             self._have = 0
             self._big = None
+            self._big_view = None
             self._partial = Message()
             self._partial_size = 0
             if out:
@@ -482,13 +532,16 @@ class FrameDecoder:
 
     def _start_big(self, flags: int, size: int, buf: bytes, start: int) -> None:
         have = len(buf) - start
+        big: bytes | bytearray
         if size <= PREALLOCATE_BODY:
-            big = bytearray(size)
-            big[:have] = memoryview(buf)[start:]
+            big, view = _new_body(size)
+            view[:have] = memoryview(buf)[start:]
+            self._big_view = view
         else:
             # A size is a claim: beyond PREALLOCATE_BODY the buffer grows as octets
             # actually arrive (and body_buffer() offers no direct fill).
             big = bytearray(memoryview(buf)[start:])
+            self._big_view = None
         self._big = big
         self._big_size = size
         self._big_filled = have
