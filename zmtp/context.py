@@ -148,12 +148,15 @@ class Context:
             f"inproc://{name}",
         )
         sock._hook(here)
+        here.assigned_id = conn.assigned_id
         conn.pipe = here
         link = _InprocLink(sock, conn, here, there)
         self._links.setdefault(name, []).append(link)
         if binder is not None:
             self._complete(link, binder, name, raise_errors=True)
-        elif sock._pattern.attach_before_connect and not sock.options.get("immediate"):
+        elif (sock._pattern.attach_before_connect or conn.assigned_id) and not (
+            sock.options.get("immediate")
+        ):
             conn.attached = sock._attach(here)
 
     def _complete(
@@ -204,9 +207,21 @@ class Context:
             if sock is None:
                 continue
             if sock is leaving:
-                sock._terminate(pipe, drop_outbound=False)
+                sock._terminate(pipe, drop_outbound=False, drop_inbound=True)
             else:
                 sock._terminate(pipe)
+
+    def _inproc_evict(self, sock: Socket, pipe: Pipe) -> bool:
+        """``sock`` drops the inproc peer behind ``pipe`` (a ROUTER id handover): end
+        the link so the peer, too, knows it has no one on the other side."""
+        for name, links in list(self._links.items()):
+            for link in list(links):
+                if (link.connecter is sock and link.here is pipe) or (
+                    link.binder is sock and link.there is pipe
+                ):
+                    self._drop(link, name, leaving=sock)
+                    return True
+        return False
 
     def _inproc_disconnect(self, sock: Socket, name: str, conn: _Connecter) -> None:
         for link in list(self._links.get(name, ())):

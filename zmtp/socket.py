@@ -454,7 +454,10 @@ class Socket:
             self.context._inproc_connect(self, ep.address, conn)
         else:
             nursery = await self._running()
-            early = self._pattern.attach_before_connect and not self.options.get("immediate")
+            # A ROUTER can queue for the peer of this connect only if it named it.
+            early = (self._pattern.attach_before_connect or bool(assigned)) and not (
+                self.options.get("immediate")
+            )
             pipe = self._new_pipe(str(ep)) if early else None
             conn = _Connecter(str(ep), pipe)
             conn.assigned_id = assigned
@@ -475,8 +478,11 @@ class Socket:
             conn.scope.cancel()
         if endpoint.startswith("inproc://"):
             self.context._inproc_disconnect(self, endpoint[len("inproc://") :], conn)
-        elif conn.pipe is not None:
-            self._terminate(conn.pipe)
+        else:
+            if conn.engine is not None:
+                conn.engine.close()
+            if conn.pipe is not None:
+                self._terminate(conn.pipe, drop_inbound=True)
         await trio.lowlevel.checkpoint()
 
     # -- listeners ---------------------------------------------------------------------
@@ -836,14 +842,19 @@ class Socket:
             self._pipe_readable(pipe)
         return True
 
-    def _terminate(self, pipe: Pipe, *, drop_outbound: bool = True) -> None:
+    def _terminate(
+        self, pipe: Pipe, *, drop_outbound: bool = True, drop_inbound: bool = False
+    ) -> None:
         """The peer behind ``pipe`` is gone for good: drop what we queued for it (unless
-        an inproc peer can still read it); what it sent stays readable."""
+        an inproc peer can still read it); what it sent stays readable, unless we are
+        the ones leaving (``disconnect``), as in libzmq."""
         if pipe.state == "terminated":
             return
         pipe.state = "terminated"
         if drop_outbound:
             pipe.out_q.clear()
+        if drop_inbound:
+            pipe.in_q.clear()
         if pipe.attached:
             self._pattern.terminated(pipe)
 
@@ -902,6 +913,8 @@ class Socket:
 
     def _evict(self, pipe: Pipe) -> None:
         """Close the connection behind ``pipe`` (a ROUTER id handed over)."""
+        if self.context._inproc_evict(self, pipe):
+            return
         for engine in self._engines:
             if engine.pipe is pipe:
                 engine.close()

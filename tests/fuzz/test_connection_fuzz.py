@@ -33,15 +33,6 @@ import tracemalloc
 from collections import deque
 
 import pytest
-from hypothesis import event, given, settings
-from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    rule,
-)
-
 from fuzzing import (
     USER_ID,
     Action,
@@ -55,6 +46,15 @@ from fuzzing import (
     pair_configs,
     perform,
 )
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+)
+
 from zmtp.constants import SocketType
 from zmtp.errors import HandshakeError, ProtocolError
 from zmtp.wire import (

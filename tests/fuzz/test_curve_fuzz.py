@@ -28,9 +28,6 @@ import hashlib
 import struct
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from fuzzing import (
     Action,
     actions,
@@ -39,6 +36,9 @@ from fuzzing import (
     expected_event,
     perform,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
 from zmtp.constants import SocketType
 from zmtp.errors import AuthenticationFailed, HandshakeError, PeerError, ProtocolError
 from zmtp.wire import (

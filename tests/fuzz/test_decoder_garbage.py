@@ -25,10 +25,10 @@ import tracemalloc
 from collections.abc import Callable
 
 import pytest
+from fuzzing import Stream, draw_chunks, feed_chunks, frame_soup, frame_streams
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzzing import Stream, draw_chunks, feed_chunks, frame_soup, frame_streams
 from zmtp.errors import ProtocolError
 from zmtp.wire.frames import (
     COMMAND,

@@ -19,9 +19,6 @@ Covered here:
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from fuzzing import (
     Stream,
     draw_chunks,
@@ -32,6 +29,9 @@ from fuzzing import (
     pattern_bytes,
     small_bodies,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
 from zmtp.errors import ProtocolError
 from zmtp.wire import Message
 from zmtp.wire.frames import (
