@@ -857,6 +857,8 @@ class Socket:
             pipe.in_q.clear()
         if pipe.attached:
             self._pattern.terminated(pipe)
+            # The pattern may have something new to receive (XPUB's unsubscriptions).
+            self._recv_lot.unpark_all()
 
     def _pipe_readable(self, pipe: Pipe) -> None:
         self._pattern.read_activated(pipe)

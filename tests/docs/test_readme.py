@@ -23,7 +23,5 @@ def test_the_readme_has_examples() -> None:
 
 @pytest.mark.parametrize("block", RUNNABLE, ids=[f"block{i}" for i in range(len(RUNNABLE))])
 def test_readme_example_runs(block: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", block], capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
