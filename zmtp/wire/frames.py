@@ -451,6 +451,15 @@ class FrameDecoder:
                 out.append(Message((buf[pos + 2 : stop],)))
                 pos = stop
                 continue
+            if flags == LONG and not partial and avail >= 9:
+                # Fast path: a long single-frame message that fits in this buffer.
+                (size,) = _unpack_long(buf, pos + 1)
+                stop = pos + 9 + size
+                if stop <= end and (maxsize < 0 or size <= maxsize):
+                    out.append(Message((buf[pos + 9 : stop],)))
+                    pos = stop
+                    continue
+                # Otherwise the general path below checks and assembles it.
             if flags & RESERVED_BITS:
                 raise ProtocolError(
                     f"frame flags 0x{flags:02X} set reserved bits 3-7, which MUST be zero",
