@@ -186,6 +186,11 @@ def encode_batch(messages: Sequence[Sequence[Buffer]], out: list[Buffer]) -> int
                 buf += body
                 total += n + 2
                 continue
+            if n < GATHER_BODY:
+                buf += _pack_long(LONG, n)
+                buf += body
+                total += n + 9
+                continue
         elif last < 0:
             raise ValueError("a message has at least one frame (RFC 23 Framing)")
         for i, body in enumerate(msg):
