@@ -370,9 +370,15 @@ class StreamEngine:
                 unyielded = 0
                 while in_q.full():
                     await self._reader_lot.park()
+            elif len(data) < READ_SIZE and big is None:
+                # The kernel had less than we asked for: the socket is drained, so
+                # wait for it instead of asking again (a recv that would only say
+                # EAGAIN costs a system call per message in request-reply traffic).
+                unyielded = 0
+                await wait_readable(sock)
             else:
-                # Try the next read at once (it usually waits on the socket, which
-                # yields); yield by hand only when data keeps coming.
+                # More may be waiting: read again at once, yielding by hand only when
+                # data keeps coming.
                 unyielded += 1
                 if unyielded >= 4:
                     unyielded = 0
