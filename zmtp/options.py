@@ -222,6 +222,10 @@ class Options:
         return name in OPTIONS or name == "hwm"
 
     def get(self, name: str | int) -> Any:
+        try:
+            return self._values[name]  # type: ignore[index]  # the common case: a canonical name
+        except KeyError:
+            pass
         name = self.canonical(name)
         if name == "hwm":
             return self._values["sndhwm"]
