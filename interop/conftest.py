@@ -142,7 +142,7 @@ class RawPeer:
         """The next event, which must be a message; returns its frames."""
         event = self.recv_event(timeout)
         assert isinstance(event, Message), f"expected a message, got {event!r}"
-        return event.frames
+        return list(event)
 
     def handshake(self, timeout: float = TIMEOUT) -> HandshakeComplete:
         """Send our greeting and run the handshake to completion.

@@ -1,35 +1,29 @@
-"""The event base class and :class:`Message`, the hot event, kept in a module of their
+"""The event base class, and :data:`Message`, the hot event, kept in a module of their
 own so that the frame decoder can build messages without an import cycle.
+
+A message event is simply the ``list`` of the message's frame bodies: the decoder
+builds it once and the same list reaches the application (``recv_multipart`` returns
+it), with no wrapper object in between. :class:`Event` counts lists among its
+instances, so ``isinstance(event, Event)`` holds for every event.
 
 This file never touches a socket.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import abc
 
 __all__ = ["Event", "Message"]
 
 
-class Event:
-    """Base class of connection events."""
+class Event(abc.ABC):  # noqa: B024 - an abstract base without abstract methods
+    """Base class of connection events (a message event is a plain ``list``)."""
 
     __slots__ = ()
 
 
-class Message(list, Event):  # type: ignore[type-arg]
-    """A complete message: a ``list`` of its frame bodies (``bytes``).
+#: A complete message: the list of its frame bodies (``bytes``), as a plain ``list``.
+#: ``type(event) is Message`` tells a message from the other events.
+Message = list
 
-    Message *is* the list of frames, so the decoder's output goes to the application
-    without being wrapped or copied: ``Message([b"a", b"b"]) == [b"a", b"b"]``.
-    ``frames`` returns the message itself, for readability.
-    """
-
-    __slots__ = ()
-
-    @property
-    def frames(self) -> list[Any]:
-        return self
-
-    def __repr__(self) -> str:
-        return f"Message({list.__repr__(self)})"
+Event.register(list)

@@ -202,14 +202,14 @@ class Connection:
             max_command_size=HANDSHAKE_COMMAND_LIMIT,
         )
         self._decoder.commands_only = True
-        self._events: list[Event] = []
+        self._events: list[Event | list[bytes]] = []
         self._ev_pos = 0
         self._out: list[bytes] = []
         self._auth_pending = False
         self._transform = self.mechanism.transforms_traffic
         # Message assembly for transforming mechanisms (CURVE), whose frames arrive
         # one by one inside commands.
-        self._partial = Message()
+        self._partial: list[bytes] = []
         self._partial_size = 0
         # Our socket receives subscriptions (PUB/XPUB) and so must read ZMTP 3.0
         # subscription messages.
@@ -277,7 +277,7 @@ class Connection:
         except ProtocolError as exc:
             self._fail(exc)
 
-    def next_event(self) -> Event | _NeedData:
+    def next_event(self) -> Event | list[bytes] | _NeedData:
         """The next event, or :data:`NEED_DATA`. Raises the connection's error once
         every event before it has been returned."""
         events = self._events
@@ -292,7 +292,7 @@ class Connection:
             raise self.error
         return NEED_DATA
 
-    def events(self) -> list[Event]:
+    def events(self) -> list[Event | list[bytes]]:
         """Every pending event, in order. Raises the connection's error when no event
         is pending and the connection failed (so call it until it returns ``[]``, or
         once per ``receive_data`` and again before giving up on the peer)."""
@@ -690,7 +690,7 @@ class Connection:
             )
         if not flags & MORE:
             frames = self._partial
-            self._partial = Message()
+            self._partial = []
             self._partial_size = 0
             if (
                 self._reads_subscriptions

@@ -42,7 +42,6 @@ import sys
 from collections.abc import Callable, Sequence
 
 from zmtp.errors import ProtocolError
-from zmtp.wire._event import Message
 
 __all__ = [
     "COMMAND",
@@ -108,7 +107,7 @@ class CommandFrame:
 
 
 #: What the decoder yields: a complete message (list of frame bodies) or a command.
-Decoded = Message | CommandFrame
+Decoded = list[bytes] | CommandFrame
 
 
 # ---------------------------------------------------------------------------------------
@@ -270,7 +269,7 @@ class FrameDecoder:
         dec = FrameDecoder(maxmsgsize=1 << 20)
         dec.feed(chunk)
         for item in dec.read():
-            if type(item) is Message:  # a list of frame bodies (bytes)
+            if type(item) is list:     # a message: the list of its frame bodies
                 ...
             else:                      # a CommandFrame
                 ...
@@ -299,7 +298,7 @@ class FrameDecoder:
         self._chunks: list[bytes] = []
         self._have = 0  # octets held in _chunks
         self._need = 2  # octets needed before parsing can progress
-        self._partial: Message = Message()  # frames of an unfinished multipart message
+        self._partial: list[bytes] = []  # frames of an unfinished multipart message
         self._partial_size = 0
         # A large body being assembled in place.
         self._big: bytes | bytearray | None = None
@@ -407,7 +406,7 @@ class FrameDecoder:
             self._have = 0
             self._big = None
             self._big_view = None
-            self._partial = Message()
+            self._partial = []
             self._partial_size = 0
             if out:
                 return out
@@ -453,7 +452,7 @@ class FrameDecoder:
                 if stop > end:
                     self._need = 2 + size
                     return pos
-                out.append(Message((buf[pos + 2 : stop],)))
+                out.append([buf[pos + 2 : stop]])
                 pos = stop
                 continue
             if flags == LONG and not partial and avail >= 9:
@@ -461,7 +460,7 @@ class FrameDecoder:
                 (size,) = _unpack_long(buf, pos + 1)
                 stop = pos + 9 + size
                 if stop <= end and (maxsize < 0 or size <= maxsize):
-                    out.append(Message((buf[pos + 9 : stop],)))
+                    out.append([buf[pos + 9 : stop]])
                     pos = stop
                     continue
                 # Otherwise the general path below checks and assembles it.
@@ -539,10 +538,10 @@ class FrameDecoder:
             elif partial:
                 partial.append(body)
                 out.append(partial)
-                partial = self._partial = Message()
+                partial = self._partial = []
                 self._partial_size = 0
             else:
-                out.append(Message((body,)))
+                out.append([body])
 
     def _start_big(self, flags: int, size: int, buf: bytes, start: int) -> None:
         have = len(buf) - start
@@ -576,7 +575,7 @@ class FrameDecoder:
         elif self._partial:
             self._partial.append(body)
             out.append(self._partial)
-            self._partial = Message()
+            self._partial = []
             self._partial_size = 0
         else:
-            out.append(Message((body,)))
+            out.append([body])
