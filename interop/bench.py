@@ -9,6 +9,12 @@ What is measured (the method of ``PERF.md``):
   ``local_thr``. inproc runs in one process: zmtp as two tasks of one trio run, pyzmq
   with a sender thread. msgs/s counts the ``n - 1`` intervals between the first and
   the last of ``n`` messages; MB = 10^6 bytes.
+* **PUB → SUB fan-out** to 1 and 10 subscribers of 16 B and 4 KiB messages over tcp:
+  an XPUB publisher (``xpub_verbose``, to start once all are subscribed, and
+  ``xpub_nodrop``, so that every subscriber receives every message) in one process, N
+  SUB sockets subscribed to everything in another, read in turn; timed by the
+  subscribers from the first message to the last copy of the last one. msgs/s is the
+  rate each subscriber got the stream at; deliveries/s = N * msgs/s.
 * **Round-trip latency** of 64-byte messages over tcp, client and server in two
   processes: p50 and p99 after a warm-up. REQ/REP when zmtp implements it, else
   DEALER↔DEALER (the same wire traffic, minus REQ's empty delimiter frame); see
@@ -30,7 +36,8 @@ that ends it should the parent vanish); a case that fails prints ``error: ...`` 
 row, with where each process was (phase, messages so far), and the benchmark goes on.
 
 Output: Markdown tables on stdout (progress on stderr); ``--json PATH`` also writes
-every number. ``--quick`` is a ~30 s smoke run; ``--only tcp,16`` picks cases.
+every number. ``--quick`` is a ~30 s smoke run; ``--only tcp,16`` picks cases
+(``--only fanout`` or ``--only 10subs`` the fan-out ones).
 """
 
 from __future__ import annotations
@@ -58,6 +65,9 @@ SIZES = [16, 256, 4096, 65536, 1048576]
 TRANSPORTS = ["tcp", "ipc", "inproc"]
 IMPLS = ["pyzmq", "zmtp"]
 LATENCY_SIZE = 64
+#: PUB -> SUB fan-out: subscriber counts and message sizes (tcp, two processes).
+FANOUT_SUBS = [1, 10]
+FANOUT_SIZES = [16, 4096]
 
 #: (label, kind, transport, size, comparison, goal) — the targets of PERF.md.
 TARGETS = [
@@ -678,6 +688,226 @@ def _zmtp_lat_client(
     trio.run(main)
 
 
+# -- PUB -> SUB fan-out (both implementations) ----------------------------------------
+#
+# The publisher is an XPUB with xpub_verbose (it hears every subscriber's subscription,
+# so the pilot starts only once all N are subscribed) and xpub_nodrop (it waits at a
+# full subscriber instead of dropping, so every subscriber receives every message and
+# the count is exact). It binds; one subscriber process connects N SUB sockets, each
+# subscribed to b"", and reads the stream from each in turn: message i on every socket,
+# then message i + 1. It times from the first message on the first socket to the last
+# message on the last socket.
+
+
+def _fanout_check(msg: Any, size: int) -> None:
+    if len(msg) != size:
+        raise _bad(msg, size)
+
+
+def _pyzmq_fanout_publisher(
+    conn: Connection,
+    progress: Any,
+    transport: str,
+    size: int,
+    nsubs: int,
+    p: dict[str, Any],
+    ipc_dir: str | None,
+) -> None:
+    import zmq
+
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.XPUB)
+    try:
+        sock.setsockopt(zmq.XPUB_VERBOSE, 1)
+        sock.setsockopt(zmq.XPUB_NODROP, 1)
+        progress[0] = PH_BIND
+        sock.bind(_bind_endpoint(transport, ipc_dir))
+        conn.send(("ready", sock.getsockopt_string(zmq.LAST_ENDPOINT)))
+        progress[0] = PH_CONNECT
+        sock.rcvtimeo = int(p["handshake_timeout"] * 1000)
+        for _ in range(nsubs):
+            if sock.recv()[:1] != b"\x01":
+                raise BadMessage("expected a subscription")
+        conn.send(("subscribed",))
+        progress[0] = PH_PILOT
+        msg = _payload(size)
+        send = sock.send
+        k = _pyzmq_send_pilot(send, msg, p["pilot"])
+        conn.send(("pilot_sent", k))
+        progress[0] = PH_WAIT
+        cmd = conn.recv()
+        progress[0] = PH_MAIN
+        _pyzmq_send_timed(send, msg, cmd[1], progress)
+        conn.send(("sent", cmd[1]))
+        progress[0] = PH_WAIT
+        conn.recv()  # "exit": the subscribers have everything
+        progress[0] = PH_CLOSE
+        conn.send(("closed", _maxrss_kb()))
+    finally:
+        sock.close(linger=0)
+        ctx.term()
+
+
+def _pyzmq_fanout_subscribers(
+    conn: Connection, progress: Any, endpoint: str, size: int, nsubs: int, p: dict[str, Any]
+) -> None:
+    import zmq
+
+    ctx = zmq.Context()
+    socks = [ctx.socket(zmq.SUB) for _ in range(nsubs)]
+    try:
+        progress[0] = PH_CONNECT
+        for sock in socks:
+            sock.setsockopt(zmq.SUBSCRIBE, b"")
+            _pyzmq_connect(sock, endpoint, p["handshake_timeout"])
+        conn.send(("connected",))
+        progress[0] = PH_PILOT
+        recvs = [_pyzmq_recv_fn(sock, p) for sock in socks]
+        first, rest = recvs[0], recvs[1:]
+        # The pilot, up to its empty marker (on every socket).
+        msg = first()
+        t0 = time.perf_counter()
+        k = 0
+        while True:
+            for recv in rest:
+                if len(recv()) != len(msg):
+                    raise BadMessage("the subscribers disagree on the stream")
+            if not len(msg):
+                break
+            _fanout_check(msg, size)
+            k += 1
+            msg = first()
+        dt = time.perf_counter() - t0
+        n = _calibrate((k - 1) / dt if k > 1 and dt > 0 else 0.0, p)
+        conn.send(("pilot", k, dt, n))
+        progress[0] = PH_MAIN
+        msg = first()
+        t0 = time.perf_counter()
+        _fanout_check(msg, size)
+        for recv in rest:
+            _fanout_check(recv(), size)
+        left = n - 1
+        while left:
+            c = CHUNK if left > CHUNK else left
+            for _ in range(c):
+                for recv in recvs:
+                    msg = recv()
+                    if len(msg) != size:
+                        raise _bad(msg, size)
+            left -= c
+            progress[1] = n - left
+        elapsed = time.perf_counter() - t0
+        progress[0] = PH_CLOSE
+        conn.send(("result", n, elapsed, _maxrss_kb()))
+    finally:
+        for sock in socks:
+            sock.close(linger=0)
+        ctx.term()
+
+
+def _zmtp_fanout_publisher(
+    conn: Connection,
+    progress: Any,
+    transport: str,
+    size: int,
+    nsubs: int,
+    p: dict[str, Any],
+    ipc_dir: str | None,
+) -> None:
+    import trio
+
+    import zmtp
+
+    async def main() -> None:
+        async with zmtp.Context() as ctx:
+            sock = ctx.socket(zmtp.XPUB, xpub_verbose=True, xpub_nodrop=True)
+            progress[0] = PH_BIND
+            endpoint = await sock.bind(_bind_endpoint(transport, ipc_dir))
+            conn.send(("ready", endpoint))
+            progress[0] = PH_CONNECT
+            with trio.fail_after(p["handshake_timeout"]):
+                for _ in range(nsubs):
+                    if (await sock.recv())[:1] != b"\x01":
+                        raise BadMessage("expected a subscription")
+            conn.send(("subscribed",))
+            progress[0] = PH_PILOT
+            msg = _payload(size)
+            send = sock.send
+            k = await _zmtp_send_pilot(send, msg, p["pilot"])
+            conn.send(("pilot_sent", k))
+            progress[0] = PH_WAIT
+            cmd = await _arecv(conn)
+            progress[0] = PH_MAIN
+            await _zmtp_send_timed(send, msg, cmd[1], progress)
+            conn.send(("sent", cmd[1]))
+            progress[0] = PH_WAIT
+            await _arecv(conn)  # "exit": the subscribers have everything
+            progress[0] = PH_CLOSE
+            await sock.close(linger=0)
+            conn.send(("closed", _maxrss_kb()))
+
+    trio.run(main)
+
+
+def _zmtp_fanout_subscribers(
+    conn: Connection, progress: Any, endpoint: str, size: int, nsubs: int, p: dict[str, Any]
+) -> None:
+    import trio
+
+    import zmtp
+
+    async def main() -> None:
+        async with zmtp.Context() as ctx:
+            socks = [ctx.socket(zmtp.SUB, subscribe=b"") for _ in range(nsubs)]
+            progress[0] = PH_CONNECT
+            for sock in socks:
+                monitor = sock.monitor(zmtp.Event.HANDSHAKE_SUCCEEDED)
+                await sock.connect(endpoint)
+                await _zmtp_wait_handshake(monitor, p["handshake_timeout"])
+            conn.send(("connected",))
+            progress[0] = PH_PILOT
+            recvs = [sock.recv for sock in socks]
+            first, rest = recvs[0], recvs[1:]
+            msg = await first()
+            t0 = time.perf_counter()
+            k = 0
+            while True:
+                for recv in rest:
+                    if len(await recv()) != len(msg):
+                        raise BadMessage("the subscribers disagree on the stream")
+                if not len(msg):
+                    break
+                _fanout_check(msg, size)
+                k += 1
+                msg = await first()
+            dt = time.perf_counter() - t0
+            n = _calibrate((k - 1) / dt if k > 1 and dt > 0 else 0.0, p)
+            conn.send(("pilot", k, dt, n))
+            progress[0] = PH_MAIN
+            msg = await first()
+            t0 = time.perf_counter()
+            _fanout_check(msg, size)
+            for recv in rest:
+                _fanout_check(await recv(), size)
+            left = n - 1
+            while left:
+                c = CHUNK if left > CHUNK else left
+                for _ in range(c):
+                    for recv in recvs:
+                        msg = await recv()
+                        if len(msg) != size:
+                            raise _bad(msg, size)
+                left -= c
+                progress[1] = n - left
+            elapsed = time.perf_counter() - t0
+            progress[0] = PH_CLOSE
+            conn.send(("result", n, elapsed, _maxrss_kb()))
+            for sock in socks:
+                await sock.close(linger=0)
+
+    trio.run(main)
+
+
 ROLES = {
     ("pyzmq", "receiver"): _pyzmq_thr_receiver,
     ("pyzmq", "sender"): _pyzmq_thr_sender,
@@ -689,6 +919,10 @@ ROLES = {
     ("zmtp", "inproc"): _zmtp_inproc,
     ("zmtp", "server"): _zmtp_lat_server,
     ("zmtp", "client"): _zmtp_lat_client,
+    ("pyzmq", "publisher"): _pyzmq_fanout_publisher,
+    ("pyzmq", "subscribers"): _pyzmq_fanout_subscribers,
+    ("zmtp", "publisher"): _zmtp_fanout_publisher,
+    ("zmtp", "subscribers"): _zmtp_fanout_subscribers,
 }
 
 
@@ -949,6 +1183,59 @@ def run_lat(mp: Any, impl: str, pattern: str, p: dict[str, Any]) -> LatResult:
     return res
 
 
+@dataclass
+class FanoutResult(ThrResult):
+    """A fan-out case: ``msgs_per_s`` is the rate at which every one of ``subscribers``
+    received the stream; ``deliveries_per_s`` counts each subscriber's copy."""
+
+    subscribers: int = 1
+    deliveries_per_s: float = 0.0
+
+
+def run_fanout(
+    mp: Any, impl: str, transport: str, size: int, nsubs: int, p: dict[str, Any]
+) -> FanoutResult:
+    res = FanoutResult(transport, size, impl, subscribers=nsubs)
+    session = Session(time.monotonic() + p["timeout"])
+    alarm = int(p["timeout"]) + 30
+    ipc_dir = tempfile.mkdtemp(prefix="zmtp-bench-") if transport == "ipc" else None
+    grace = 10.0
+    try:
+        publisher = session.add(
+            Child(mp, impl, "publisher", alarm, (transport, size, nsubs, p, ipc_dir))
+        )
+        _, endpoint = session.expect(publisher, "ready")
+        subscribers = session.add(Child(mp, impl, "subscribers", alarm, (endpoint, size, nsubs, p)))
+        session.expect(publisher, "subscribed")
+        pilot = session.expect(subscribers, "pilot")
+        session.expect(publisher, "pilot_sent")
+        publisher.conn.send(("go", pilot[3]))
+        result = session.expect(subscribers, "result")
+        _fill_thr(res, pilot, result)
+        res.deliveries_per_s = res.msgs_per_s * nsubs
+        res.maxrss_kb["subscribers"] = res.maxrss_kb.pop("receiver")
+        session.expect(publisher, "sent")
+        publisher.conn.send(("exit",))
+        session.deadline = max(session.deadline, time.monotonic() + 10)
+        try:
+            res.maxrss_kb["publisher"] = session.expect(publisher, "closed")[1]
+        except CaseError as exc:
+            res.warnings.append(f"after the timed run: {exc}")
+    except CaseError as exc:
+        res.error = str(exc)
+        grace = 0.5
+    except Exception as exc:  # a bug of this script: report it in the row, go on
+        res.error = f"benchmark: {_describe(exc)}"
+        grace = 0.5
+    finally:
+        for state in session.close(grace):
+            if not res.error:
+                res.warnings.append(f"killed, it did not exit: {state}")
+        if ipc_dir is not None:
+            shutil.rmtree(ipc_dir, ignore_errors=True)
+    return res
+
+
 def _median_thr(runs: list[ThrResult]) -> ThrResult:
     """The repetition with the median rate (the lower middle one of an even number);
     the failed one, if any failed."""
@@ -1015,12 +1302,29 @@ def _parse_size(token: str) -> int | None:
     return int(t) if t.isdigit() else None
 
 
+def _parse_subs(token: str) -> int | None:
+    """``10subs`` / ``1sub``: a fan-out case's subscriber count."""
+    for suffix in ("subs", "sub"):
+        if token.endswith(suffix) and token[: -len(suffix)].isdigit():
+            return int(token[: -len(suffix)])
+    return None
+
+
 class Filter:
     """``--only`` tokens: transports (tcp, ipc, inproc), sizes (16, 4k, 64KiB, 1m),
-    kinds (thr, lat), implementations (pyzmq, zmtp). Tokens of one kind are OR'ed,
-    kinds are AND'ed; several ``--only`` options are OR'ed."""
+    kinds (thr, lat, fanout), implementations (pyzmq, zmtp), fan-out subscriber
+    counts (1sub, 10subs; they imply fanout). Tokens of one kind are OR'ed, kinds are
+    AND'ed; several ``--only`` options are OR'ed."""
 
-    KINDS = {"thr": "thr", "throughput": "thr", "lat": "lat", "latency": "lat"}
+    KINDS = {
+        "thr": "thr",
+        "throughput": "thr",
+        "lat": "lat",
+        "latency": "lat",
+        "fanout": "fanout",
+        "fan-out": "fanout",
+        "pubsub": "fanout",
+    }
 
     def __init__(self, specs: list[str] | None) -> None:
         self.groups: list[dict[str, set[Any]]] = []
@@ -1036,6 +1340,9 @@ class Filter:
                     group.setdefault("kind", set()).add(self.KINDS[token])
                 elif token in IMPLS:
                     group.setdefault("impl", set()).add(token)
+                elif (subs := _parse_subs(token)) is not None:
+                    group.setdefault("subs", set()).add(subs)
+                    group.setdefault("kind", set()).add("fanout")
                 elif (size := _parse_size(token)) is not None:
                     group.setdefault("size", set()).add(size)
                 else:
@@ -1131,6 +1438,37 @@ LAT_HEADER = [
 ]
 
 
+FANOUT_HEADER = [
+    "subscribers",
+    "size",
+    "pyzmq msgs/s",
+    "pyzmq deliveries/s",
+    "zmtp msgs/s",
+    "zmtp deliveries/s",
+    "zmtp/pyzmq",
+]
+
+
+def fanout_row(
+    nsubs: int, size: int, results: dict[str, ThrResult], limit: int
+) -> tuple[list[str], float | None]:
+    row = [str(nsubs), size_label(size)]
+    for impl in IMPLS:
+        r = results.get(impl)
+        if r is None:
+            row += ["-", "-"]
+        elif r.error:
+            row += [_cell_error(r.error, limit), ""]
+        else:
+            row += [fmt_rate(r.msgs_per_s), fmt_rate(r.msgs_per_s * nsubs)]
+    a, b = results.get("zmtp"), results.get("pyzmq")
+    ratio = None
+    if a is not None and b is not None and not a.error and not b.error:
+        ratio = _ratio(a.msgs_per_s, b.msgs_per_s)
+    row.append(fmt_ratio(ratio))
+    return row, ratio
+
+
 def _pattern_label(pattern: str) -> str:
     return "REQ/REP" if pattern == "reqrep" else "DEALER↔DEALER"
 
@@ -1203,16 +1541,18 @@ def _loadavg() -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
-        description="zmtp and pyzmq side by side: PUSH/PULL throughput and round-trip "
-        "latency, with the zmtp/pyzmq ratios and PERF.md's targets.",
+        description="zmtp and pyzmq side by side: PUSH/PULL throughput, PUB/SUB "
+        "fan-out and round-trip latency, with the zmtp/pyzmq ratios and PERF.md's "
+        "targets.",
     )
     ap.add_argument("--quick", action="store_true", help="a ~30 s smoke run")
     ap.add_argument(
         "--only",
         action="append",
         metavar="TOKENS",
-        help="comma-separated case filter, e.g. 'tcp,16' or 'inproc,64k' or 'lat' "
-        "(transports, sizes, thr/lat, pyzmq/zmtp); may be repeated",
+        help="comma-separated case filter, e.g. 'tcp,16' or 'inproc,64k' or 'lat' or "
+        "'fanout,10subs' (transports, sizes, thr/lat/fanout, pyzmq/zmtp, 1sub/10subs); "
+        "may be repeated",
     )
     ap.add_argument("--json", metavar="PATH", help="also write all results as JSON")
     ap.add_argument(
@@ -1319,7 +1659,19 @@ def main(argv: list[str] | None = None) -> int:
         i for i in IMPLS if only.match(kind="lat", transport="tcp", size=LATENCY_SIZE, impl=i)
     ]
     run_latency = bool(lat_impls)
-    total = (sum(map(len, cases.values())) + len(lat_impls)) * args.repeat
+    # (subscribers, size) -> the implementations to run (PUB -> SUB fan-out over tcp).
+    fanout_cases: dict[tuple[int, int], list[str]] = {}
+    for nsubs in FANOUT_SUBS:
+        for s in FANOUT_SIZES:
+            chosen = [
+                i
+                for i in IMPLS
+                if only.match(kind="fanout", transport="tcp", size=s, impl=i, subs=nsubs)
+            ]
+            if chosen:
+                fanout_cases[nsubs, s] = chosen
+    runs_per_repeat = sum(map(len, cases.values())) + len(lat_impls)
+    total = (runs_per_repeat + sum(map(len, fanout_cases.values()))) * args.repeat
     step = 0
     limit = 60
 
@@ -1402,6 +1754,47 @@ def main(argv: list[str] | None = None) -> int:
         failed["lat", "tcp", LATENCY_SIZE] = any(r.error for r in by_impl_lat.values())
         print(md_table(LAT_HEADER, [row]) + "\n", flush=True)
 
+    fanout_results: list[FanoutResult] = []
+    if fanout_cases:
+        print("## Fan-out throughput (XPUB → N SUBs, tcp, two processes)\n")
+        print("| " + " | ".join(FANOUT_HEADER) + " |")
+        print("|" + "---|" * len(FANOUT_HEADER), flush=True)
+    for (nsubs, size), impls in fanout_cases.items():
+        fruns: dict[str, list[ThrResult]] = {impl: [] for impl in impls}
+        for rep in range(args.repeat):
+            for impl in impls:
+                if fruns[impl] and fruns[impl][-1].error:
+                    continue
+                step += 1
+                t0 = time.monotonic()
+                fr = run_fanout(mp, impl, "tcp", size, nsubs, p)
+                fruns[impl].append(fr)
+                took = time.monotonic() - t0
+                what = (
+                    f"error: {fr.error}"
+                    if fr.error
+                    else f"{fmt_rate(fr.msgs_per_s)} msgs/s to each, "
+                    f"{fmt_rate(fr.deliveries_per_s)} deliveries/s "
+                    f"({fr.count} msgs in {fr.seconds:.2f} s)"
+                )
+                _progress(
+                    f"[{step}/{total}] fan-out {nsubs} sub(s) {size_label(size)} {impl} "
+                    f"#{rep + 1}: {what} [{took:.1f} s]"
+                )
+                for w in fr.warnings:
+                    _progress(f"    warning: {w}")
+        by_impl_f = {impl: _median_thr(rs) for impl, rs in fruns.items()}
+        fanout_results.extend(r for r in by_impl_f.values() if isinstance(r, FanoutResult))
+        row, _ = fanout_row(nsubs, size, by_impl_f, limit)
+        print("| " + " | ".join(row) + " |", flush=True)
+    if fanout_cases:
+        print(
+            "\nThe publisher waits at a full subscriber (xpub_nodrop) so that every "
+            "subscriber gets every message; msgs/s is the rate each of them received "
+            "the stream at, deliveries/s counts every copy. The N subscribers share one "
+            "process and are read in turn.\n"
+        )
+
     summary = []
     rows = []
     for label, kind, transport, size, cmp, goal in TARGETS:
@@ -1426,12 +1819,13 @@ def main(argv: list[str] | None = None) -> int:
     print(md_table(["target", "goal", "ratio", "status"], rows) + "\n")
 
     notes = []
-    for r in [*thr_results, *lat_results]:
-        name = (
-            f"{r.transport} {size_label(r.size)} {r.impl}"
-            if isinstance(r, ThrResult)
-            else f"latency {r.impl}"
-        )
+    for r in [*thr_results, *lat_results, *fanout_results]:
+        if isinstance(r, FanoutResult):
+            name = f"fan-out {r.subscribers} sub(s) {size_label(r.size)} {r.impl}"
+        elif isinstance(r, ThrResult):
+            name = f"{r.transport} {size_label(r.size)} {r.impl}"
+        else:
+            name = f"latency {r.impl}"
         if r.error and len(_cell_error(r.error, 10_000)) > limit:
             notes.append(f"- {name}: error: {r.error}")
         for w in r.warnings:
@@ -1448,6 +1842,7 @@ def main(argv: list[str] | None = None) -> int:
             "versions": versions,
             "settings": {**p, "latency_pattern": pattern, "quick": args.quick},
             "throughput": [asdict(r) for r in thr_results],
+            "fanout": [asdict(r) for r in fanout_results],
             "latency": [r.to_json() for r in lat_results],
             "targets": summary,
             "elapsed_s": elapsed,

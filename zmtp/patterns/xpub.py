@@ -40,8 +40,13 @@ class XPub(Pattern):
         super().__init__(options)
         self.trie: SubscriptionTrie[Pipe] = SubscriptionTrie()
         self.dist = Distributor()
-        self.pending: deque[list[Any]] = deque()
+        # What recv() hands the application, each with the pipe it came from.
+        self.pending: deque[tuple[list[Any], Pipe | None]] = deque()
         self.manual_pipe: Pipe | None = None
+        # xpub_manual: the topics each peer asked for, to cancel them when it leaves.
+        self.asked: dict[Pipe, dict[bytes, int]] = {}
+        #: Upstream messages dropped because the application did not read (rcvhwm).
+        self.dropped = 0
 
     def _opt(self, name: str) -> Any:
         return self.options.get(name) if self.options is not None else False
@@ -55,10 +60,16 @@ class XPub(Pattern):
         return True
 
     def terminated(self, pipe: Pipe) -> None:
+        """RFC 29: a subscriber leaving cancels its subscriptions; topics nobody wants
+        any more are reported (every topic it asked for, in manual mode)."""
         self.dist.detach(pipe)
-        for topic in self.trie.remove_key(pipe):
-            if self.reports and not self._opt("xpub_manual"):
-                self.pending.append([b"\x00" + topic])
+        gone = self.trie.remove_key(pipe)
+        if self._opt("xpub_manual"):
+            gone = list(self.asked.get(pipe, ()))
+        self.asked.pop(pipe, None)
+        if self.reports:
+            for topic in gone:
+                self.pending.append(([b"\x00" + topic], None))
         if self.manual_pipe is pipe:
             self.manual_pipe = None
 
@@ -72,14 +83,26 @@ class XPub(Pattern):
         first = msg[0] if msg else b""
         if len(msg) != 1 or first[:1] not in (b"\x00", b"\x01"):
             if self.reports:
-                self.pending.append(msg)  # a message sent upstream by XSUB
+                # A message sent upstream by XSUB: held for recv(), at most rcvhwm of
+                # them (a peer must not grow our memory while the application waits).
+                hwm = self._opt("rcvhwm")
+                if hwm and len(self.pending) >= hwm:
+                    self.dropped += 1
+                else:
+                    self.pending.append((msg, pipe))
             return
         subscribe = first[0] == 1
         topic = first[1:]
         if self._opt("xpub_manual"):
-            self.manual_pipe = pipe
+            asked = self.asked.setdefault(pipe, {})
+            if subscribe:
+                asked[topic] = asked.get(topic, 0) + 1
+            elif asked.get(topic, 0) > 1:
+                asked[topic] -= 1
+            else:
+                asked.pop(topic, None)
             if self.reports:
-                self.pending.append([first])
+                self.pending.append(([first], pipe))
             return
         if subscribe:
             # A peer is subscribed to a topic or not: a repeated SUBSCRIBE from the
@@ -93,7 +116,7 @@ class XPub(Pattern):
             last_one = self.trie.remove(topic, pipe)
             report = last_one or self._opt("xpub_verbose_unsubscribe")
         if report and self.reports:
-            self.pending.append([first])
+            self.pending.append(([first], pipe))
 
     def send(self, msg: Msg) -> bool:
         trie = self.trie
@@ -102,11 +125,30 @@ class XPub(Pattern):
         targets = trie.match(msg[0])
         if not targets:
             return True
-        return self.dist.send(msg, targets, nodrop=self._opt("xpub_nodrop"))  # type: ignore[arg-type]
+        nodrop = self._opt("xpub_nodrop")
+        if len(targets) == 1:  # one subscriber: no fan-out machinery
+            (pipe,) = targets
+            if pipe is None or pipe.state != "active":
+                return True
+            q = pipe.out_q
+            if q.full():
+                if nodrop:
+                    q.producer_blocked = True
+                    return False
+                self.dist.dropped += 1
+                return True
+            q.put(msg)
+            return True
+        return self.dist.send(msg, targets, nodrop=nodrop)  # type: ignore[arg-type]
 
     def recv(self) -> Msg | None:
         if self.pending:
-            return self.pending.popleft()
+            msg, pipe = self.pending.popleft()
+            if pipe is not None:
+                # xpub_manual: subscribe() answers the subscription the application
+                # received last (as libzmq does), not the one that arrived last.
+                self.manual_pipe = pipe
+            return msg
         return None
 
     def can_send(self) -> bool:

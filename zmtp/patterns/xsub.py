@@ -4,9 +4,9 @@
   connects later (again after each reconnection), as a SUBSCRIBE command to a ZMTP
   3.1 peer or a message starting with octet 1 to a 3.0 peer; an unsubscription is
   sent when a topic's last local subscription goes (CANCEL, or octet 0);
-* messages are fair-queued from all publishers and filtered again on receipt (a
+* messages are fair-queued from all publishers; SUB filters them again on receipt (a
   ZMTP 3.0 publisher, or a message that was in flight during an unsubscription, may
-  not match);
+  not match), XSUB hands over whatever arrives, as libzmq's does;
 * SUB: ``subscribe(topic)`` / ``unsubscribe(topic)``; it sends nothing else.
   XSUB: the application sends subscriptions as messages (first octet 1 or 0) and may
   send other messages upstream to an XPUB.
@@ -86,13 +86,9 @@ class XSub(Pattern):
         return True
 
     def recv(self) -> Msg | None:
-        subs = self.subs
-        while True:
-            msg = self.fq.recv_msg()
-            if msg is None:
-                return None
-            if subs.matches(msg[0]):
-                return msg
+        # XSUB hands over whatever its publishers send (libzmq's XSUB does not filter:
+        # an XPUB in manual mode may send it topics it never asked for).
+        return self.fq.recv_msg()
 
     def can_send(self) -> bool:
         return True
@@ -109,6 +105,17 @@ class Sub(XSub):
 
     def can_send(self) -> bool:
         return False
+
+    def recv(self) -> Msg | None:
+        # SUB filters again on receipt: a ZMTP 3.0 publisher may not filter, and a
+        # message may cross an unsubscription in flight.
+        subs = self.subs
+        while True:
+            msg = self.fq.recv_msg()
+            if msg is None:
+                return None
+            if subs.matches(msg[0]):
+                return msg
 
     def subscribe(self, topic: bytes) -> None:
         self._subscribe(topic)
