@@ -581,6 +581,10 @@ class Socket:
             engine = self._engine_for(sock, real, as_server=True, accepted=True)
             if engine is not None:
                 conns.start_soon(self._run_engine, engine)
+            # Hold no reference to the connection while waiting for the next one:
+            # its buffers must go when it ends.
+            engine = None
+            sock = None  # type: ignore[assignment]
 
     def _engine_for(self, sock: _socket.socket, endpoint: str, **kw: Any) -> StreamEngine | None:
         """An engine for a new connection; None (connection closed, reason on the

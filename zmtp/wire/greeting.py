@@ -43,6 +43,10 @@ SIGNATURE_SIZE = 10
 #: Octets needed to know the peer's major version (signature + major).
 VERSION_DETECT_SIZE = 11
 
+#: The protocols older peers announce in the version octet (RFC 37 "Backwards
+#: Interoperability"): ZMTP 2.0 calls it the revision, 0x01.
+_OLD_VERSIONS = {0: "ZMTP 1.0 (RFC 13)", 1: "ZMTP 2.0 (RFC 15)", 2: "an unknown ZMTP 2.x"}
+
 _MECHANISM_SIZE = 20
 _MECHANISM_CHARS = re.compile(rb"[A-Z0-9\-_.+]+")
 
@@ -141,8 +145,9 @@ class GreetingParser:
         if before < VERSION_DETECT_SIZE <= n:
             major = buf[10]
             if major < 3:
+                name = _OLD_VERSIONS.get(major, f"revision {major} of ZMTP")
                 raise HandshakeError(
-                    f"peer speaks ZMTP {major}.x; zmtp supports ZMTP 3.0 and later",
+                    f"peer speaks {name}; zmtp supports ZMTP 3.0 and later",
                     rfc=37,
                     section="Version Negotiation",
                 )
