@@ -15,6 +15,13 @@ What is measured (the method of ``PERF.md``):
   SUB sockets subscribed to everything in another, read in turn; timed by the
   subscribers from the first message to the last copy of the last one. msgs/s is the
   rate each subscriber got the stream at; deliveries/s = N * msgs/s.
+* **PUSH → PULL throughput with CURVE** (RFC 26) over tcp for 16 B, 4 KiB, 64 KiB and
+  1 MiB messages, two processes as above: the receiver is the CURVE server
+  (``curve_server``, ``curve_secretkey``), the sender the client (``curve_serverkey``,
+  ``curve_publickey``, ``curve_secretkey``). The keys are made once per run, by each
+  implementation's own ``curve_keypair()``; no ZAP handler on either side, so the
+  server admits the client's key (libzmq's default, and zmtp's). Every message is
+  encrypted by the sender and decrypted by the receiver.
 * **Round-trip latency** of 64-byte messages over tcp, client and server in two
   processes: p50 and p99 after a warm-up. REQ/REP when zmtp implements it, else
   DEALER↔DEALER (the same wire traffic, minus REQ's empty delimiter frame); see
@@ -29,7 +36,8 @@ objects; pyzmq's blocking API is used as a user would (``recv()`` returns ``byte
 
 Each case runs ``--repeat`` times (3; 1 with ``--quick``), alternating pyzmq and zmtp
 so that drift on a shared machine hits both alike: throughput reports the median run,
-latency pools the samples of all runs.
+latency pools the samples of all runs. The CURVE cases run ``CURVE_REPEAT`` times (2;
+1 with ``--quick``) unless ``--repeat`` is given, to keep the full run short.
 
 Robustness: each child process has a deadline (``--timeout`` per run, and an alarm
 that ends it should the parent vanish); a case that fails prints ``error: ...`` in its
@@ -37,7 +45,8 @@ row, with where each process was (phase, messages so far), and the benchmark goe
 
 Output: Markdown tables on stdout (progress on stderr); ``--json PATH`` also writes
 every number. ``--quick`` is a ~30 s smoke run; ``--only tcp,16`` picks cases
-(``--only fanout`` or ``--only 10subs`` the fan-out ones).
+(``--only fanout`` or ``--only 10subs`` the fan-out ones, ``--only curve`` the CURVE
+ones).
 """
 
 from __future__ import annotations
@@ -68,6 +77,10 @@ LATENCY_SIZE = 64
 #: PUB -> SUB fan-out: subscriber counts and message sizes (tcp, two processes).
 FANOUT_SUBS = [1, 10]
 FANOUT_SIZES = [16, 4096]
+#: PUSH -> PULL with CURVE security: message sizes (tcp, two processes), and the runs
+#: of each case unless ``--repeat`` is given (fewer than 3 keeps the full run short).
+CURVE_SIZES = [16, 4096, 65536, 1048576]
+CURVE_REPEAT = 2
 
 #: (label, kind, transport, size, comparison, goal) — the targets of PERF.md.
 TARGETS = [
@@ -194,6 +207,20 @@ def _pyzmq_connect(sock: Any, endpoint: str, timeout: float) -> None:
         mon.close(linger=0)
 
 
+def _pyzmq_curve(sock: Any, curve: dict[str, bytes] | None, server: bool) -> None:
+    """Make ``sock`` the CURVE server or a CURVE client with the run's keys (before
+    bind or connect); ``curve`` None leaves it on NULL security."""
+    if curve is None:
+        return
+    if server:
+        sock.curve_server = True
+        sock.curve_secretkey = curve["server_secret"]
+    else:
+        sock.curve_serverkey = curve["server_public"]
+        sock.curve_publickey = curve["client_public"]
+        sock.curve_secretkey = curve["client_secret"]
+
+
 def _pyzmq_recv_fn(sock: Any, p: dict[str, Any]) -> Any:
     """``sock.recv`` (bytes, as a user gets them) or, with ``--pyzmq-zerocopy``, a recv
     that returns ``zmq.Frame`` objects without copying the body out of libzmq."""
@@ -259,12 +286,14 @@ def _pyzmq_thr_receiver(
     size: int,
     p: dict[str, Any],
     ipc_dir: str | None,
+    curve: dict[str, bytes] | None = None,
 ) -> None:
     import zmq
 
     ctx = zmq.Context()
     sock = ctx.socket(zmq.PULL)
     try:
+        _pyzmq_curve(sock, curve, server=True)
         progress[0] = PH_BIND
         sock.bind(_bind_endpoint(transport, ipc_dir))
         conn.send(("ready", sock.getsockopt_string(zmq.LAST_ENDPOINT)))
@@ -283,13 +312,19 @@ def _pyzmq_thr_receiver(
 
 
 def _pyzmq_thr_sender(
-    conn: Connection, progress: Any, endpoint: str, size: int, p: dict[str, Any]
+    conn: Connection,
+    progress: Any,
+    endpoint: str,
+    size: int,
+    p: dict[str, Any],
+    curve: dict[str, bytes] | None = None,
 ) -> None:
     import zmq
 
     ctx = zmq.Context()
     sock = ctx.socket(zmq.PUSH)
     try:
+        _pyzmq_curve(sock, curve, server=False)
         progress[0] = PH_CONNECT
         _pyzmq_connect(sock, endpoint, p["handshake_timeout"])
         conn.send(("connected",))
@@ -455,6 +490,20 @@ async def _zmtp_wait_handshake(monitor: Any, timeout: float) -> None:
     await monitor.aclose()
 
 
+def _zmtp_curve(curve: dict[str, bytes] | None, server: bool) -> dict[str, Any]:
+    """The socket options of the CURVE server or a CURVE client with the run's keys;
+    none (NULL security) when ``curve`` is None."""
+    if curve is None:
+        return {}
+    if server:
+        return {"curve_server": True, "curve_secretkey": curve["server_secret"]}
+    return {
+        "curve_serverkey": curve["server_public"],
+        "curve_publickey": curve["client_public"],
+        "curve_secretkey": curve["client_secret"],
+    }
+
+
 async def _zmtp_recv_pilot(recv: Any, size: int) -> tuple[int, float]:
     msg = await recv()
     t0 = time.perf_counter()
@@ -513,6 +562,7 @@ def _zmtp_thr_receiver(
     size: int,
     p: dict[str, Any],
     ipc_dir: str | None,
+    curve: dict[str, bytes] | None = None,
 ) -> None:
     import trio
 
@@ -520,7 +570,7 @@ def _zmtp_thr_receiver(
 
     async def main() -> None:
         async with zmtp.Context() as ctx:
-            sock = ctx.socket(zmtp.PULL)
+            sock = ctx.socket(zmtp.PULL, **_zmtp_curve(curve, server=True))
             progress[0] = PH_BIND
             endpoint = await sock.bind(_bind_endpoint(transport, ipc_dir))
             conn.send(("ready", endpoint))
@@ -539,7 +589,12 @@ def _zmtp_thr_receiver(
 
 
 def _zmtp_thr_sender(
-    conn: Connection, progress: Any, endpoint: str, size: int, p: dict[str, Any]
+    conn: Connection,
+    progress: Any,
+    endpoint: str,
+    size: int,
+    p: dict[str, Any],
+    curve: dict[str, bytes] | None = None,
 ) -> None:
     import trio
 
@@ -547,7 +602,7 @@ def _zmtp_thr_sender(
 
     async def main() -> None:
         async with zmtp.Context() as ctx:
-            sock = ctx.socket(zmtp.PUSH)
+            sock = ctx.socket(zmtp.PUSH, **_zmtp_curve(curve, server=False))
             progress[0] = PH_CONNECT
             monitor = sock.monitor(zmtp.Event.HANDSHAKE_SUCCEEDED)
             await sock.connect(endpoint)
@@ -1102,7 +1157,16 @@ def _fill_thr(res: ThrResult, pilot: tuple[Any, ...], result: tuple[Any, ...]) -
     res.maxrss_kb["receiver"] = rss
 
 
-def run_thr(mp: Any, impl: str, transport: str, size: int, p: dict[str, Any]) -> ThrResult:
+def run_thr(
+    mp: Any,
+    impl: str,
+    transport: str,
+    size: int,
+    p: dict[str, Any],
+    curve: dict[str, bytes] | None = None,
+) -> ThrResult:
+    """One run of a throughput case; with ``curve`` (the keys of :func:`curve_keys`),
+    over CURVE, the receiver being the server (tcp and ipc only)."""
     res = ThrResult(transport, size, impl)
     session = Session(time.monotonic() + p["timeout"])
     alarm = int(p["timeout"]) + 30
@@ -1115,10 +1179,10 @@ def run_thr(mp: Any, impl: str, transport: str, size: int, p: dict[str, Any]) ->
             _fill_thr(res, pilot, session.expect(child, "result"))
         else:
             receiver = session.add(
-                Child(mp, impl, "receiver", alarm, (transport, size, p, ipc_dir))
+                Child(mp, impl, "receiver", alarm, (transport, size, p, ipc_dir, curve))
             )
             _, endpoint = session.expect(receiver, "ready")
-            sender = session.add(Child(mp, impl, "sender", alarm, (endpoint, size, p)))
+            sender = session.add(Child(mp, impl, "sender", alarm, (endpoint, size, p, curve)))
             pilot = session.expect(receiver, "pilot")
             session.expect(sender, "pilot_sent")
             sender.conn.send(("go", pilot[3]))
@@ -1144,6 +1208,27 @@ def run_thr(mp: Any, impl: str, transport: str, size: int, p: dict[str, Any]) ->
         if ipc_dir is not None:
             shutil.rmtree(ipc_dir, ignore_errors=True)
     return res
+
+
+def curve_keys(impl: str) -> dict[str, bytes]:
+    """The CURVE keys of a run: a server and a client key pair (Z85), each made by
+    ``impl``'s own ``curve_keypair()``."""
+    if impl == "pyzmq":
+        import zmq
+
+        keypair = zmq.curve_keypair
+    else:
+        import zmtp
+
+        keypair = zmtp.curve_keypair
+    server_public, server_secret = keypair()
+    client_public, client_secret = keypair()
+    return {
+        "server_public": server_public,
+        "server_secret": server_secret,
+        "client_public": client_public,
+        "client_secret": client_secret,
+    }
 
 
 def _percentile(sorted_ns: list[int], pct: float) -> float:
@@ -1312,7 +1397,7 @@ def _parse_subs(token: str) -> int | None:
 
 class Filter:
     """``--only`` tokens: transports (tcp, ipc, inproc), sizes (16, 4k, 64KiB, 1m),
-    kinds (thr, lat, fanout), implementations (pyzmq, zmtp), fan-out subscriber
+    kinds (thr, lat, fanout, curve), implementations (pyzmq, zmtp), fan-out subscriber
     counts (1sub, 10subs; they imply fanout). Tokens of one kind are OR'ed, kinds are
     AND'ed; several ``--only`` options are OR'ed."""
 
@@ -1324,6 +1409,7 @@ class Filter:
         "fanout": "fanout",
         "fan-out": "fanout",
         "pubsub": "fanout",
+        "curve": "curve",
     }
 
     def __init__(self, specs: list[str] | None) -> None:
@@ -1551,15 +1637,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="append",
         metavar="TOKENS",
         help="comma-separated case filter, e.g. 'tcp,16' or 'inproc,64k' or 'lat' or "
-        "'fanout,10subs' (transports, sizes, thr/lat/fanout, pyzmq/zmtp, 1sub/10subs); "
-        "may be repeated",
+        "'fanout,10subs' or 'curve,1m' (transports, sizes, thr/lat/fanout/curve, "
+        "pyzmq/zmtp, 1sub/10subs); may be repeated",
     )
     ap.add_argument("--json", metavar="PATH", help="also write all results as JSON")
     ap.add_argument(
         "--repeat",
         type=int,
         help="runs of each case, alternating pyzmq and zmtp; throughput reports the "
-        "median run, latency pools the samples (default 3; quick 1)",
+        "median run, latency pools the samples (default 3, CURVE cases "
+        f"{CURVE_REPEAT}; quick 1)",
     )
     ap.add_argument(
         "--pyzmq-zerocopy",
@@ -1599,8 +1686,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ns.round_trips = 1000 if quick else 5000
     if ns.warmup is None:
         ns.warmup = 200 if quick else 1000
+    ns.curve_repeat = ns.repeat
     if ns.repeat is None:
         ns.repeat = 1 if quick else 3
+        ns.curve_repeat = 1 if quick else CURVE_REPEAT
     if ns.repeat < 1:
         ap.error("--repeat must be at least 1")
     return ns
@@ -1621,6 +1710,7 @@ def main(argv: list[str] | None = None) -> int:
         "round_trips": args.round_trips,
         "warmup": args.warmup,
         "repeat": args.repeat,
+        "curve_repeat": args.curve_repeat,
         "pyzmq_zerocopy": args.pyzmq_zerocopy,
         "lat_max_seconds": 20.0,
     }
@@ -1670,8 +1760,15 @@ def main(argv: list[str] | None = None) -> int:
             ]
             if chosen:
                 fanout_cases[nsubs, s] = chosen
+    # size -> the implementations to run (PUSH -> PULL over tcp with CURVE).
+    curve_cases: dict[int, list[str]] = {}
+    for s in CURVE_SIZES:
+        chosen = [i for i in IMPLS if only.match(kind="curve", transport="tcp", size=s, impl=i)]
+        if chosen:
+            curve_cases[s] = chosen
     runs_per_repeat = sum(map(len, cases.values())) + len(lat_impls)
     total = (runs_per_repeat + sum(map(len, fanout_cases.values()))) * args.repeat
+    total += sum(map(len, curve_cases.values())) * args.curve_repeat
     step = 0
     limit = 60
 
@@ -1721,6 +1818,61 @@ def main(argv: list[str] | None = None) -> int:
                 "(no copy at all); pyzmq copies each body out of libzmq into a new bytes "
                 "on recv(). Those rows compare that, not the engines.\n"
             )
+
+    curve_results: list[ThrResult] = []
+    if curve_cases:
+        # The keys of this run, made once by each implementation (a failure becomes
+        # that implementation's error rows).
+        keys: dict[str, dict[str, bytes] | str] = {}
+        for impl in IMPLS:
+            if any(impl in impls for impls in curve_cases.values()):
+                try:
+                    keys[impl] = curve_keys(impl)
+                except Exception as exc:
+                    keys[impl] = f"benchmark: curve_keypair: {_describe(exc)}"
+        print("## Throughput with CURVE (PUSH → PULL, tcp, two processes)\n")
+        print("| " + " | ".join(THR_HEADER) + " |")
+        print("|" + "---|" * len(THR_HEADER), flush=True)
+    for size, impls in curve_cases.items():
+        cruns: dict[str, list[ThrResult]] = {impl: [] for impl in impls}
+        for rep in range(args.curve_repeat):
+            for impl in impls:
+                if cruns[impl] and cruns[impl][-1].error:
+                    continue
+                step += 1
+                t0 = time.monotonic()
+                k = keys[impl]
+                if isinstance(k, str):
+                    r = ThrResult("tcp", size, impl, error=k)
+                else:
+                    r = run_thr(mp, impl, "tcp", size, p, curve=k)
+                cruns[impl].append(r)
+                took = time.monotonic() - t0
+                what = (
+                    f"error: {r.error}"
+                    if r.error
+                    else f"{fmt_rate(r.msgs_per_s)} msgs/s, {fmt_mb(r.mb_per_s)} MB/s "
+                    f"({r.count} msgs in {r.seconds:.2f} s)"
+                )
+                _progress(
+                    f"[{step}/{total}] CURVE tcp {size_label(size)} {impl} "
+                    f"#{rep + 1}: {what} [{took:.1f} s]"
+                )
+                for w in r.warnings:
+                    _progress(f"    warning: {w}")
+        by_impl = {impl: _median_thr(rs) for impl, rs in cruns.items()}
+        curve_results.extend(by_impl.values())
+        row, _ = thr_row("tcp", size, by_impl, limit)
+        print("| " + " | ".join(row) + " |", flush=True)
+    if curve_cases:
+        n = args.curve_repeat
+        print(
+            "\nThe receiver is the CURVE server, the sender the client; no ZAP handler, "
+            "so the server admits the client's key. Every message is encrypted and "
+            "authenticated (crypto_box) by the sender and checked and decrypted by the "
+            "receiver: zmtp through PyNaCl, pyzmq inside libzmq, both on libsodium. "
+            f"{'One run' if n == 1 else f'Median of {n} runs'} per case.\n"
+        )
 
     lat_results: list[LatResult] = []
     if run_latency:
@@ -1819,8 +1971,11 @@ def main(argv: list[str] | None = None) -> int:
     print(md_table(["target", "goal", "ratio", "status"], rows) + "\n")
 
     notes = []
-    for r in [*thr_results, *lat_results, *fanout_results]:
-        if isinstance(r, FanoutResult):
+    curve_ids = {id(r) for r in curve_results}
+    for r in [*thr_results, *curve_results, *lat_results, *fanout_results]:
+        if id(r) in curve_ids:
+            name = f"CURVE tcp {size_label(r.size)} {r.impl}"
+        elif isinstance(r, FanoutResult):
             name = f"fan-out {r.subscribers} sub(s) {size_label(r.size)} {r.impl}"
         elif isinstance(r, ThrResult):
             name = f"{r.transport} {size_label(r.size)} {r.impl}"
@@ -1842,6 +1997,7 @@ def main(argv: list[str] | None = None) -> int:
             "versions": versions,
             "settings": {**p, "latency_pattern": pattern, "quick": args.quick},
             "throughput": [asdict(r) for r in thr_results],
+            "curve": [asdict(r) for r in curve_results],
             "fanout": [asdict(r) for r in fanout_results],
             "latency": [r.to_json() for r in lat_results],
             "targets": summary,
