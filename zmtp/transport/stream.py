@@ -65,10 +65,12 @@ _IOV_MAX = 512
 class ConnectionLost(Exception):
     """Internal: the stream ended; ``reason`` says how."""
 
-    def __init__(self, reason: str, *, clean: bool = False):
+    def __init__(self, reason: str, *, clean: bool = False, written: int = 0):
         super().__init__(reason)
         self.reason = reason
         self.clean = clean
+        #: Octets of the failed write that the kernel had accepted.
+        self.written = written
 
 
 class StreamEngine:
@@ -444,6 +446,19 @@ class StreamEngine:
         else:
             encode_batch(batch, bufs)
 
+    def _encode_counted(self, batch: list[Any], bufs: list[Any]) -> list[int]:
+        """Encode like :meth:`_encode`, returning where each message ends in the
+        output (octets from the start of the first buffer appended)."""
+        ends: list[int] = []
+        start = len(bufs)
+        total = 0
+        for msg in batch:
+            self._encode([msg], bufs)
+            total += sum(len(b) for b in bufs[start:])
+            start = len(bufs)
+            ends.append(total)
+        return ends
+
     async def _writer(self) -> None:
         pipe = self.pipe
         assert pipe is not None
@@ -451,6 +466,7 @@ class StreamEngine:
         items = out_q.items
         popleft = items.popleft
         encode = self._encode
+        conn = self.conn
         while True:
             if not items and not self._pending:
                 self._writer_parked = True
@@ -462,16 +478,38 @@ class StreamEngine:
             if self._pending:
                 bufs.extend(self._pending)
                 self._pending.clear()
+            batch: list[Any] = []
+            ends: list[int] | None = None
+            prefix = 0
             if items:
-                batch: list[Any] = []
                 size = 0
                 while items and len(batch) < BATCH_MESSAGES and size < BATCH_BYTES:
                     msg = popleft()
                     batch.append(msg)
                     size += len(msg[0])
                 out_q.room_made()
-                encode(batch, bufs)
-            await self._write_now(bufs, yield_after=False)
+                if self._connecter_pipe is not None:
+                    prefix = sum(len(b) for b in bufs)
+                if self._connecter_pipe is not None and (
+                    self._subscriber or conn.mechanism.transforms_traffic
+                ):
+                    ends = self._encode_counted(batch, bufs)
+                else:
+                    encode(batch, bufs)
+            try:
+                await self._write_now(bufs, yield_after=False)
+            except ConnectionLost as lost:
+                if batch and self._connecter_pipe is not None:
+                    # The pipe outlives this connection: the messages the kernel did
+                    # not wholly accept go back to the front of its queue, for the
+                    # next connection (one cut short here never reaches the peer, so
+                    # nothing is duplicated).
+                    if ends is None:
+                        ends = _plain_ends(batch)
+                    written = lost.written - prefix
+                    done = sum(1 for end in ends if end <= written)
+                    items.extendleft(reversed(batch[done:]))
+                raise
             if items or self._pending:
                 await trio.lowlevel.checkpoint()  # more to write: let others run first
 
@@ -498,7 +536,10 @@ class StreamEngine:
         except (BlockingIOError, InterruptedError):
             n = 0
         except OSError:
-            n = 0  # the writer will meet the error and end the connection
+            # The connection is gone: give the messages back (the writer meets the
+            # error and ends the connection; a connecter's pipe keeps them).
+            out_q.items.extendleft(reversed(batch))
+            return False
         if n == total:
             return True
         rest = b"".join(bytes(b) for b in bufs)[n:]
@@ -523,6 +564,7 @@ class StreamEngine:
         if len(bufs) > _IOV_MAX:
             bufs = _coalesce(bufs)
         views = [memoryview(b) if not isinstance(b, memoryview) else b for b in bufs]
+        written = 0
         while views:
             try:
                 n = sock.sendmsg(views) if len(views) > 1 else sock.send(views[0])
@@ -530,7 +572,8 @@ class StreamEngine:
                 await trio.lowlevel.wait_writable(sock)
                 continue
             except OSError as exc:
-                raise ConnectionLost(_os_reason(exc)) from None
+                raise ConnectionLost(_os_reason(exc), written=written) from None
+            written += n
             while n:
                 first = views[0]
                 if n >= len(first):
@@ -556,6 +599,19 @@ class StreamEngine:
 
 def _noop() -> None:
     return None
+
+
+def _plain_ends(batch: list[Any]) -> list[int]:
+    """Where each message of ``batch`` ends in its plain ZMTP encoding (RFC 23: a
+    1-octet size up to 255 octets, else 8; plus the flags octet)."""
+    ends = []
+    total = 0
+    for msg in batch:
+        for frame in msg:
+            n = len(frame)
+            total += n + (2 if n < 256 else 9)
+        ends.append(total)
+    return ends
 
 
 def _coalesce(bufs: list[Any]) -> list[Any]:
