@@ -38,7 +38,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
-from zmtp.errors import HandshakeError, PeerError, ProtocolError
+from zmtp.errors import AuthenticationFailed, HandshakeError, PeerError, ProtocolError
 from zmtp.wire.commands import ERROR, Metadata, parse_error
 from zmtp.wire.events import AuthRequest
 from zmtp.wire.greeting import Greeting
@@ -137,6 +137,17 @@ class Mechanism:
         raise NotImplementedError
 
     # -- helpers for subclasses --------------------------------------------------------
+
+    def _take_decision(self, decision: AuthDecision, refused: str) -> None:
+        """Clear the pending request; raise :class:`AuthenticationFailed` (ERROR with
+        the ZAP status code) if ``decision`` refuses the peer. ``refused`` names what
+        was refused, e.g. ``"PLAIN credentials"``."""
+        self.auth_request = None
+        if not decision.accepted:
+            why = f"{decision.status_code} {decision.reason}".strip()
+            raise AuthenticationFailed(
+                f"{refused} refused: {why}", status_code=decision.status_code, rfc=27
+            )
 
     def _peer_error(self, name: bytes, data: bytes) -> PeerError | None:
         """A PeerError if the command is ERROR (RFC 23 Error Handling), else None."""

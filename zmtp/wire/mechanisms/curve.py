@@ -90,7 +90,7 @@ import os
 import struct
 from typing import Any, ClassVar
 
-from zmtp.errors import AuthenticationFailed, HandshakeError, InvalidState, ProtocolError
+from zmtp.errors import HandshakeError, InvalidState, ProtocolError
 from zmtp.wire.commands import READY, decode_metadata, parse_command
 from zmtp.wire.frames import COMMAND, MORE, encode_command_frame, frame_header
 from zmtp.wire.greeting import Greeting
@@ -626,15 +626,8 @@ class CurveServer(_Curve):
     def resolve_auth(self, decision: AuthDecision) -> list[bytes]:
         if self._state != "auth-pending":
             return super().resolve_auth(decision)
-        self.auth_request = None
-        if not decision.accepted:
-            self._state = "refused"
-            why = f"{decision.status_code} {decision.reason}".strip()
-            raise AuthenticationFailed(
-                f"CURVE client key refused: {why}",
-                status_code=decision.status_code,
-                rfc=27,
-            )
+        self._state = "refused"  # until the decision says otherwise
+        self._take_decision(decision, "CURVE client key")
         assert self.client_public is not None
         meta = decode_metadata(self._pending_metadata)
         self._validate(meta)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from zmtp.errors import AuthenticationFailed, HandshakeError
+from zmtp.errors import HandshakeError
 from zmtp.wire.commands import READY, decode_metadata
 from zmtp.wire.frames import encode_command_frame
 from zmtp.wire.greeting import Greeting
@@ -90,14 +90,7 @@ class NullMechanism(Mechanism):
     def resolve_auth(self, decision: AuthDecision) -> list[bytes]:
         if self.auth_request is None:
             return super().resolve_auth(decision)
-        self.auth_request = None
-        if not decision.accepted:
-            why = f"{decision.status_code} {decision.reason}".strip()
-            raise AuthenticationFailed(
-                f"authentication refused the peer: {why}",
-                status_code=decision.status_code,
-                rfc=27,
-            )
+        self._take_decision(decision, "the peer (NULL)")
         self.user_id = decision.user_id
         self.auth_metadata = decision.metadata
         return self._send_ready()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from zmtp.errors import AuthenticationFailed, HandshakeError
+from zmtp.errors import HandshakeError
 from zmtp.wire.commands import READY, decode_metadata
 from zmtp.wire.frames import encode_command_frame
 from zmtp.wire.greeting import Greeting
@@ -150,15 +150,8 @@ class PlainServer(_Plain):
     def resolve_auth(self, decision: AuthDecision) -> list[bytes]:
         if self._state != "auth-pending":
             return super().resolve_auth(decision)
-        self.auth_request = None
-        if not decision.accepted:
-            self._state = "refused"
-            why = f"{decision.status_code} {decision.reason}".strip()
-            raise AuthenticationFailed(
-                f"PLAIN credentials refused: {why}",
-                status_code=decision.status_code,
-                rfc=27,
-            )
+        self._state = "refused"  # until the decision says otherwise
+        self._take_decision(decision, "PLAIN credentials")
         self.user_id = decision.user_id or (self.username or b"")
         self.auth_metadata = decision.metadata
         self._state = "expect-initiate"
