@@ -1138,3 +1138,18 @@ def test_message_in_the_same_read_as_greeting_and_ready_is_delivered(spec):
     events = conn.events()
     assert type(events[1]) is HandshakeComplete
     assert events[2:] == [Message([b"\x42"])]
+
+
+def test_receive_messages_returns_traffic_that_is_only_messages(ready_pair) -> None:
+    """Engines' bulk path: receive_messages() hands over a read that held only
+    messages, and leaves anything else (here a PING) to events(), in order."""
+    pair = ready_pair("PUSH", "PULL")
+    sender, receiver = pair.a, pair.b
+    wire = sender.send_message([b"one"]) + sender.send_message([b"two", b"parts"])
+    assert receiver.receive_messages(wire) == [[b"one"], [b"two", b"parts"]]
+    assert receiver.events() == []
+    mixed = sender.send_message([b"three"]) + sender.send_ping(0, b"ctx")
+    assert receiver.receive_messages(mixed) is None
+    events = receiver.events()
+    assert events[0] == [b"three"]
+    assert type(events[1]).__name__ == "Ping"

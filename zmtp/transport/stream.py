@@ -339,7 +339,12 @@ class StreamEngine:
                     data = b"x"  # not EOF
                 else:
                     data = recv(READ_SIZE)
-                    conn.receive_data(data)
+                    if data:
+                        bulk = conn.receive_messages(data)
+                        if bulk is not None:
+                            put_many(bulk)
+                    else:
+                        conn.receive_data(data)
             except BlockingIOError:
                 unyielded = 0
                 await wait_readable(sock)
