@@ -17,23 +17,30 @@ One libzmq quirk shapes :class:`RawPeer`: a *bound* libzmq socket attaches a new
 peer's pipe only when the application thread touches the socket (``recv``, ``poll``,
 ``getsockopt(EVENTS)``). A bound SUB, for instance, sends its subscriptions only
 then. So while a RawPeer waits for bytes it "pokes" its libzmq socket between slices.
+
+The tests of zmtp's trio engine against libzmq share the fixtures at the end:
+``zctx``/``zmtp_socket`` (zmtp sockets), ``transport``/``endpoints`` (tcp and ipc),
+``binder`` (who binds) and ``nursery``; their plain helpers (``join``, ``in_thread``,
+...) are in ``libzmq_helpers.py``.
 """
 
 from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
+import trio
 import zmq
+from libzmq_helpers import HOST, LIBZMQ_BINDS, TIMEOUT, ZMTP_BINDS, Endpoints
 from zmq.utils.monitor import recv_monitor_message
 
+import zmtp
 from zmtp.wire import NEED_DATA, Connection, ConnectionState, Event, HandshakeComplete, Message
 
-HOST = "127.0.0.1"
-#: Seconds any single wait may take before a test fails (rather than hangs).
-TIMEOUT = 5.0
 #: Length of one blocking recv between pokes of the libzmq socket.
 SLICE = 0.05
 
@@ -303,3 +310,52 @@ def link(request: pytest.FixtureRequest) -> Iterator[LinkFactory]:
     yield make
     for item in opened:
         item.close()
+
+
+# ---------------------------------------------------------------------------------------
+# zmtp's trio engine against libzmq
+
+
+@pytest.fixture(params=["tcp", "ipc"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """tcp or ipc (a module whose tests run over other transports overrides this)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def endpoints(transport: str, tmp_path: Path) -> Endpoints:
+    """Fresh endpoints of the test's ``transport``."""
+    return Endpoints(transport, tmp_path)
+
+
+@pytest.fixture(params=[ZMTP_BINDS, LIBZMQ_BINDS])
+def binder(request: pytest.FixtureRequest) -> str:
+    """Which side binds: zmtp or libzmq (see :func:`libzmq_helpers.join`)."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def zctx() -> AsyncIterator[zmtp.Context]:
+    """A zmtp Context whose sockets run in its nursery; closed after the test."""
+    async with zmtp.Context() as context:
+        yield context
+
+
+@pytest.fixture
+def zmtp_socket(zctx: zmtp.Context) -> Callable[..., zmtp.Socket]:
+    """``zmtp_socket(zmtp.PUSH, sndhwm=10)``: a zmtp socket with ``linger=0``, so that
+    closing it never waits on a peer that stopped reading."""
+
+    def make(socket_type: zmtp.SocketType, **options: Any) -> zmtp.Socket:
+        options.setdefault("linger", 0)
+        return zctx.socket(socket_type, **options)
+
+    return make
+
+
+@pytest.fixture
+async def nursery() -> AsyncIterator[trio.Nursery]:
+    """A nursery for the test's background tasks, cancelled after the test."""
+    async with trio.open_nursery() as n:
+        yield n
+        n.cancel_scope.cancel()

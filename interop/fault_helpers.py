@@ -24,16 +24,14 @@ import fcntl
 import json
 import socket
 import struct
-import subprocess
-import sys
 import termios
 import zlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import trio
+from libzmq_helpers import HOST, Lines, Msg, ready_process
 
-HOST = "127.0.0.1"
 GREETING_SIZE = 64
 #: SO_LINGER on with a zero timeout: close() sends a RST.
 _ABORT = struct.pack("ii", 1, 0)
@@ -41,8 +39,6 @@ MORE, LONG, COMMAND = 0x01, 0x02, 0x04
 #: The smallest frame body a half-close cuts into (our messages' bodies, not the frames
 #: that carry the sequence number and checksum).
 CUT_BODY = 256
-
-Msg = list[bytes]
 
 
 def body_of(seq: int, size: int) -> bytes:
@@ -63,12 +59,6 @@ def check(frames: Msg, size: int) -> int:
         f"message {seq} is corrupted"
     )
     return seq
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def unsent_octets(fd: int) -> int:
@@ -128,27 +118,6 @@ else:
 """
 
 
-class Lines:
-    """The lines a subprocess prints, read without blocking trio."""
-
-    def __init__(self, stream: trio.abc.ReceiveStream) -> None:
-        self._stream = stream
-        self._buf = bytearray()
-
-    async def next(self) -> str | None:
-        """The next complete line, or None at the end of the output."""
-        while True:
-            end = self._buf.find(b"\n")
-            if end >= 0:
-                line = self._buf[:end].decode()
-                del self._buf[: end + 1]
-                return line
-            data = await self._stream.receive_some(65536)
-            if not data:
-                return None
-            self._buf += data
-
-
 class Peer:
     """A running libzmq peer: its process and its numbered lines."""
 
@@ -193,24 +162,8 @@ async def libzmq_process(
 ) -> AsyncIterator[Peer]:
     """Run PEER_SCRIPT; yields once it printed ``ready``. Killed on exit."""
     args = [role, kind, endpoint, first, last, size, json.dumps(options)]
-    proc = await trio.lowlevel.open_process(
-        [sys.executable, "-c", PEER_SCRIPT, *map(str, args)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert proc.stdout is not None
-        lines = Lines(proc.stdout)
-        assert await lines.next() == "ready"
+    async with ready_process(PEER_SCRIPT, *args) as (proc, lines):
         yield Peer(proc, lines)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-        with trio.CancelScope(shield=True):
-            await proc.wait()
-            for pipe in (proc.stdin, proc.stdout):
-                if pipe is not None:
-                    await pipe.aclose()
 
 
 # ---------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@
   probes under the topic until the subscriber receives one, then takes every probe
   still in flight; from then on the publisher's filter holds the topic for that
   subscriber. The per-probe wait only paces the retries: the proof is the message.
-* :class:`Endpoints`: fresh tcp or ipc endpoints for a test.
+  :func:`zmtp_within` makes its ``recv_within`` from a zmtp socket.
+
+Endpoints come from ``libzmq_helpers``.
 
 Nothing here sleeps.
 """
@@ -22,43 +24,18 @@ from __future__ import annotations
 import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import trio
+from libzmq_helpers import HOST, free_tcp_port
 
+import zmtp
 from zmtp.constants import SocketType
 from zmtp.wire import NEED_DATA, Connection, HandshakeComplete, Message
 
-HOST = "127.0.0.1"
 PROBE = b"\x00probe "
 #: How long one probe waits before the next one is published.
 PROBE_PATIENCE = 0.02
-
-
-def free_tcp_port() -> int:
-    """A port nothing listens on now (for endpoints that must be known before a bind)."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-class Endpoints:
-    """Fresh endpoints of one transport (ipc sockets live in the test's ``tmp_path``)."""
-
-    def __init__(self, transport: str, tmp_path: Path) -> None:
-        self.transport = transport
-        self.dir = tmp_path
-        self._n = 0
-
-    def to_bind(self) -> str:
-        """An endpoint for ``bind``; over tcp the binder picks the port."""
-        return f"tcp://{HOST}:*" if self.transport == "tcp" else self.unused()
-
-    def unused(self) -> str:
-        """A concrete endpoint that nobody listens on (yet)."""
-        if self.transport == "tcp":
-            return f"tcp://{HOST}:{free_tcp_port()}"
-        self._n += 1
-        return f"ipc://{self.dir}/s{self._n}"
 
 
 async def probe_until_delivered(
@@ -82,6 +59,17 @@ async def probe_until_delivered(
         assert got is None or PROBE in got[0], f"not a probe: {got!r}"
         got = await recv_within(5.0)
     return sent
+
+
+def zmtp_within(sock: zmtp.Socket) -> Callable[[float], Any]:
+    """``recv_within(seconds)`` for :func:`probe_until_delivered`, from a zmtp socket."""
+
+    async def recv_within(seconds: float) -> list[bytes] | None:
+        with trio.move_on_after(seconds):
+            return await sock.recv_multipart()
+        return None
+
+    return recv_within
 
 
 class RawPeer:

@@ -33,6 +33,7 @@ from collections.abc import Iterator
 
 import pytest
 import zmq
+from libzmq_helpers import recv_skipping_pings
 
 from zmtp.errors import AuthenticationFailed, HandshakeError, PeerError, ProtocolError
 from zmtp.wire import (
@@ -110,13 +111,6 @@ def events_until_closed(peer) -> list:
         events.append(event)
         if isinstance(event, ConnectionClosed):
             return events
-
-
-def recv_skipping_pings(peer, timeout: float = 5.0):
-    while True:
-        event = peer.recv_event(timeout)
-        if not isinstance(event, Ping):
-            return event
 
 
 @pytest.fixture

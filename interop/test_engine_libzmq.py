@@ -23,31 +23,33 @@ How the two sides meet without hanging or sleeping:
 from __future__ import annotations
 
 import contextlib
-import functools
-import socket
-import subprocess
-import sys
 import zlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 import trio
 import trio.testing
 import zmq
+from libzmq_helpers import (
+    LIBZMQ_BINDS,
+    TIMEOUT,
+    Lines,
+    Msg,
+    echo_n,
+    in_thread,
+    join,
+    ready_process,
+    recv_n,
+    send_all,
+)
 
 import zmtp
 
 pytestmark = pytest.mark.interop
 
-HOST = "127.0.0.1"
-#: Seconds a libzmq call in a worker thread may block (the ``zsock`` fixture's timeouts).
-TIMEOUT = 5.0
 #: Seconds a whole test may take.
 TEST_TIMEOUT = 20.0
-
-Msg = list[bytes]
 
 MIB = bytes(range(256)) * 4096
 
@@ -68,26 +70,7 @@ TRAFFIC: list[Msg] = [
 
 
 # ---------------------------------------------------------------------------------------
-# Fixtures and helpers
-
-
-async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run a blocking libzmq call in a worker thread (never on the trio thread)."""
-    return await trio.to_thread.run_sync(functools.partial(fn, *args))
-
-
-def recv_n(zsocket: zmq.Socket, n: int) -> list[Msg]:
-    return [zsocket.recv_multipart() for _ in range(n)]
-
-
-def send_all(zsocket: zmq.Socket, msgs: Sequence[Msg]) -> None:
-    for msg in msgs:
-        zsocket.send_multipart(msg)
-
-
-def echo_n(zsocket: zmq.Socket, n: int) -> None:
-    for _ in range(n):
-        zsocket.send_multipart(zsocket.recv_multipart())
+# Helpers (the shared fixtures and helpers: conftest.py, libzmq_helpers.py)
 
 
 async def zmtp_send_all(sock: zmtp.Socket, msgs: Sequence[Msg]) -> None:
@@ -97,84 +80,6 @@ async def zmtp_send_all(sock: zmtp.Socket, msgs: Sequence[Msg]) -> None:
 
 async def zmtp_recv_n(sock: zmtp.Socket, n: int) -> list[Msg]:
     return [await sock.recv_multipart() for _ in range(n)]
-
-
-def free_tcp_port() -> int:
-    """A port nothing listens on now (for endpoints that must be known before a bind)."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-class Endpoints:
-    """Fresh endpoints of one transport (ipc sockets live in the test's ``tmp_path``)."""
-
-    def __init__(self, transport: str, tmp_path: Path) -> None:
-        self.transport = transport
-        self.dir = tmp_path
-        self._n = 0
-
-    def to_bind(self) -> str:
-        """An endpoint for ``bind``; over tcp the binder picks the port."""
-        return f"tcp://{HOST}:*" if self.transport == "tcp" else self.unused()
-
-    def unused(self) -> str:
-        """A concrete endpoint that nobody listens on (yet)."""
-        if self.transport == "tcp":
-            return f"tcp://{HOST}:{free_tcp_port()}"
-        self._n += 1
-        return f"ipc://{self.dir}/s{self._n}"
-
-
-@pytest.fixture(params=["tcp", "ipc"])
-def endpoints(request: pytest.FixtureRequest, tmp_path: Path) -> Endpoints:
-    return Endpoints(request.param, tmp_path)
-
-
-ZMTP_BINDS = "zmtp-binds"
-LIBZMQ_BINDS = "libzmq-binds"
-
-
-@pytest.fixture(params=[ZMTP_BINDS, LIBZMQ_BINDS])
-def binder(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-async def zctx() -> AsyncIterator[zmtp.Context]:
-    """A zmtp Context whose sockets run in its nursery; closed after the test."""
-    async with zmtp.Context() as context:
-        yield context
-
-
-@pytest.fixture
-def zmtp_socket(zctx: zmtp.Context) -> Callable[..., zmtp.Socket]:
-    """``zmtp_socket(zmtp.PUSH, sndhwm=10)``: a zmtp socket with ``linger=0``, so that
-    closing it never waits on a peer that stopped reading."""
-
-    def make(socket_type: zmtp.SocketType, **options: Any) -> zmtp.Socket:
-        options.setdefault("linger", 0)
-        return zctx.socket(socket_type, **options)
-
-    return make
-
-
-async def join(
-    sock: zmtp.Socket, peers: Sequence[zmq.Socket], binder: str, endpoints: Endpoints
-) -> None:
-    """Link ``sock`` to every libzmq socket in ``peers`` (``binder`` binds, the other
-    side connects) and wait until zmtp reports each handshake done."""
-    async with sock.monitor(zmtp.Event.HANDSHAKE_SUCCEEDED) as monitor:
-        if binder == ZMTP_BINDS:
-            endpoint = await sock.bind(endpoints.to_bind())
-            for peer in peers:
-                peer.connect(endpoint)
-        else:
-            for peer in peers:
-                peer.bind(endpoints.to_bind())
-                await sock.connect(peer.last_endpoint.decode())
-        for _ in peers:
-            await monitor.wait_for(zmtp.Event.HANDSHAKE_SUCCEEDED)
 
 
 # ---------------------------------------------------------------------------------------
@@ -401,48 +306,11 @@ def payload(seq: int, size: int) -> bytes:
     return b"%07d," % seq * (size // 8)
 
 
-class Lines:
-    """The lines a subprocess prints, read without blocking trio."""
-
-    def __init__(self, stream: trio.abc.ReceiveStream) -> None:
-        self._stream = stream
-        self._buf = bytearray()
-
-    async def next(self) -> str | None:
-        """The next complete line, or None at end of output."""
-        while True:
-            end = self._buf.find(b"\n")
-            if end >= 0:
-                line = self._buf[:end].decode()
-                del self._buf[: end + 1]
-                return line
-            data = await self._stream.receive_some(65536)
-            if not data:
-                return None
-            self._buf += data
-
-
-@contextlib.asynccontextmanager
-async def libzmq_process(*args: object) -> AsyncIterator[tuple[trio.Process, Lines]]:
+def libzmq_process(
+    *args: object,
+) -> contextlib.AbstractAsyncContextManager[tuple[trio.Process, Lines]]:
     """Run PEER_SCRIPT with ``args``; yields once it printed ``ready``. Killed on exit."""
-    proc = await trio.lowlevel.open_process(
-        [sys.executable, "-c", PEER_SCRIPT, *map(str, args)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert proc.stdout is not None
-        lines = Lines(proc.stdout)
-        assert await lines.next() == "ready"
-        yield proc, lines
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-        with trio.CancelScope(shield=True):
-            await proc.wait()
-            for pipe in (proc.stdin, proc.stdout):
-                if pipe is not None:
-                    await pipe.aclose()
+    return ready_process(PEER_SCRIPT, *args)
 
 
 async def test_zmtp_push_reconnects_to_restarted_libzmq_pull_and_continues(zmtp_socket, endpoints):

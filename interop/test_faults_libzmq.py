@@ -38,22 +38,14 @@ from __future__ import annotations
 
 import math
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import trio
 import trio.testing
-from fault_helpers import (
-    HOST,
-    Peer,
-    Proxy,
-    check,
-    free_tcp_port,
-    libzmq_process,
-    message,
-    unsent_octets,
-)
+from fault_helpers import Peer, Proxy, check, libzmq_process, message, unsent_octets
+from libzmq_helpers import HOST, free_tcp_port
 
 import zmtp
 from zmtp import Event
@@ -111,19 +103,6 @@ def gap(delivered: list[int], total: int) -> tuple[int, int]:
     b = delivered[a] if a < len(delivered) else total
     assert delivered == [*range(a), *range(b, total)], f"not one gap: {delivered}"
     return a, b
-
-
-@pytest.fixture
-async def zctx() -> AsyncIterator[zmtp.Context]:
-    async with zmtp.Context() as context:
-        yield context
-
-
-@pytest.fixture
-async def nursery() -> AsyncIterator[trio.Nursery]:
-    async with trio.open_nursery() as n:
-        yield n
-        n.cancel_scope.cancel()
 
 
 class Sender:

@@ -15,15 +15,14 @@ up for N intervals" is waited for as N PINGs seen, never as time slept.
 
 from __future__ import annotations
 
-import functools
 import signal
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 import trio
 import zmq
-from fault_helpers import HOST, Proxy, Session, free_tcp_port, libzmq_process
+from fault_helpers import Proxy, Session, libzmq_process
+from libzmq_helpers import HOST, free_tcp_port, in_thread
 from zmq.utils.monitor import parse_monitor_message
 
 import zmtp
@@ -51,10 +50,6 @@ def pings(session: Session) -> list[tuple[int, bytes]]:
     ]
 
 
-async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    return await trio.to_thread.run_sync(functools.partial(fn, *args))
-
-
 def libzmq_events(monitor: zmq.Socket) -> list[int]:
     """The libzmq monitor's events so far (types), without waiting."""
     events = []
@@ -73,37 +68,8 @@ async def zmtp_events(monitor: zmtp.Monitor) -> list[zmtp.MonitorEvent]:
     return seen
 
 
-@pytest.fixture
-async def zctx() -> AsyncIterator[zmtp.Context]:
-    async with zmtp.Context() as context:
-        yield context
-
-
-@pytest.fixture
-def lctx() -> Any:
-    context = zmq.Context()
-    yield context
-    context.destroy(linger=0)
-
-
-@pytest.fixture
-async def nursery() -> AsyncIterator[trio.Nursery]:
-    async with trio.open_nursery() as n:
-        yield n
-        n.cancel_scope.cancel()
-
-
-def libzmq_dealer(lctx: zmq.Context, **options: Any) -> zmq.Socket:
-    s = lctx.socket(zmq.DEALER)
-    s.linger = 0
-    s.rcvtimeo = s.sndtimeo = 5000
-    for name, value in options.items():
-        setattr(s, name, value)
-    return s
-
-
 async def test_zmtp_answers_libzmq_pings_so_libzmq_keeps_the_connection(
-    zctx: zmtp.Context, lctx: zmq.Context, nursery: trio.Nursery
+    zctx: zmtp.Context, zsock: Callable[..., zmq.Socket], nursery: trio.Nursery
 ):
     # libzmq drops a peer that sends nothing within heartbeat_timeout of a PING; zmtp
     # has no heartbeat of its own here, so only its PONGs keep the connection.
@@ -112,9 +78,7 @@ async def test_zmtp_answers_libzmq_pings_so_libzmq_keeps_the_connection(
         endpoint = await ours.bind(f"tcp://{HOST}:*")
         proxy = Proxy(endpoint)
         await nursery.start(proxy.run)
-        theirs = libzmq_dealer(
-            lctx, heartbeat_ivl=IVL, heartbeat_timeout=TIMEOUT, heartbeat_ttl=2000
-        )
+        theirs = zsock(zmq.DEALER, heartbeat_ivl=IVL, heartbeat_timeout=TIMEOUT, heartbeat_ttl=2000)
         their_monitor = theirs.get_monitor_socket()
         async with ours.monitor(Event.HANDSHAKE_SUCCEEDED | Event.DISCONNECTED) as monitor:
             theirs.connect(proxy.endpoint)
@@ -132,10 +96,10 @@ async def test_zmtp_answers_libzmq_pings_so_libzmq_keeps_the_connection(
 
 
 async def test_libzmq_answers_zmtp_pings_so_zmtp_keeps_the_connection(
-    zctx: zmtp.Context, lctx: zmq.Context, nursery: trio.Nursery
+    zctx: zmtp.Context, zsock: Callable[..., zmq.Socket], nursery: trio.Nursery
 ):
     with trio.fail_after(TEST_TIMEOUT):
-        theirs = libzmq_dealer(lctx)
+        theirs = zsock(zmq.DEALER)
         port = theirs.bind_to_random_port(f"tcp://{HOST}")
         proxy = Proxy(f"tcp://{HOST}:{port}")
         await nursery.start(proxy.run)

@@ -23,19 +23,24 @@ How the tests wait without sleeping (see ``pubsub_helpers``):
 from __future__ import annotations
 
 import contextlib
-import functools
-import subprocess
-import sys
 import threading
 import tracemalloc
 from collections.abc import AsyncIterator, Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 import zmq
-from pubsub_helpers import Endpoints, RawPeer, probe_until_delivered, raw_peer_accepting
+from libzmq_helpers import (
+    ZMTP_BINDS,
+    Endpoints,
+    Msg,
+    in_thread,
+    join,
+    python_process,
+    recv_n,
+)
+from pubsub_helpers import RawPeer, probe_until_delivered, raw_peer_accepting, zmtp_within
 
 import zmtp
 from zmtp.constants import SocketType
@@ -46,7 +51,6 @@ pytestmark = pytest.mark.interop
 
 #: Seconds a whole test may take.
 TEST_TIMEOUT = 20.0
-Msg = list[bytes]
 
 WEATHER_TRAFFIC: list[Msg] = [
     [b"sports", b"weather"],  # only the first frame is compared
@@ -62,52 +66,7 @@ NOT_MATCHING = [m for m in WEATHER_TRAFFIC if not m[0].startswith(b"weather")]
 
 
 # ---------------------------------------------------------------------------------------
-# Fixtures and helpers
-
-
-@pytest.fixture(params=["tcp", "ipc"])
-def transport(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def endpoints(transport: str, tmp_path: Path) -> Endpoints:
-    return Endpoints(transport, tmp_path)
-
-
-ZMTP_BINDS = "zmtp-binds"
-LIBZMQ_BINDS = "libzmq-binds"
-
-
-@pytest.fixture(params=[ZMTP_BINDS, LIBZMQ_BINDS])
-def binder(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-async def zctx() -> AsyncIterator[zmtp.Context]:
-    async with zmtp.Context() as context:
-        yield context
-
-
-@pytest.fixture
-def zmtp_socket(zctx: zmtp.Context) -> Callable[..., zmtp.Socket]:
-    """``zmtp_socket(zmtp.PUB, sndhwm=10)``: a zmtp socket with ``linger=0``."""
-
-    def make(socket_type: zmtp.SocketType, **options: Any) -> zmtp.Socket:
-        options.setdefault("linger", 0)
-        return zctx.socket(socket_type, **options)
-
-    return make
-
-
-async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run a blocking libzmq call in a worker thread (never on the trio thread)."""
-    return await trio.to_thread.run_sync(functools.partial(fn, *args))
-
-
-def recv_n(zsocket: zmq.Socket, n: int) -> list[Msg]:
-    return [zsocket.recv_multipart() for _ in range(n)]
+# Helpers (the shared fixtures and helpers: conftest.py, libzmq_helpers.py)
 
 
 def libzmq_within(zsocket: zmq.Socket) -> Callable[[float], Any]:
@@ -119,33 +78,6 @@ def libzmq_within(zsocket: zmq.Socket) -> Callable[[float], Any]:
         return None
 
     return lambda seconds: in_thread(poll_recv, seconds)
-
-
-def zmtp_within(sock: zmtp.Socket) -> Callable[[float], Any]:
-    async def recv_within(seconds: float) -> Msg | None:
-        with trio.move_on_after(seconds):
-            return await sock.recv_multipart()
-        return None
-
-    return recv_within
-
-
-async def join(
-    sock: zmtp.Socket, peers: Sequence[zmq.Socket], binder: str, endpoints: Endpoints
-) -> None:
-    """Link ``sock`` to every libzmq socket in ``peers`` (``binder`` binds, the other
-    side connects) and wait until zmtp reports each handshake done."""
-    async with sock.monitor(zmtp.Event.HANDSHAKE_SUCCEEDED) as monitor:
-        if binder == ZMTP_BINDS:
-            endpoint = await sock.bind(endpoints.to_bind())
-            for peer in peers:
-                peer.connect(endpoint)
-        else:
-            for peer in peers:
-                peer.bind(endpoints.to_bind())
-                await sock.connect(peer.last_endpoint.decode())
-        for _ in peers:
-            await monitor.wait_for(zmtp.Event.HANDSHAKE_SUCCEEDED)
 
 
 async def recv_touching(sock: zmtp.Socket, touched: Sequence[zmq.Socket]) -> bytes:
@@ -436,12 +368,7 @@ ctx.term()
 @contextlib.asynccontextmanager
 async def libzmq_publisher(endpoint: str, name: str) -> AsyncIterator[trio.Process]:
     """Run PUBLISHER_SCRIPT; yields once it printed ``ready``. Killed on exit."""
-    proc = await trio.lowlevel.open_process(
-        [sys.executable, "-c", PUBLISHER_SCRIPT, endpoint, name],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    try:
+    async with python_process(PUBLISHER_SCRIPT, endpoint, name) as proc:
         assert proc.stdout is not None
         line = b""
         while not line.endswith(b"\n"):
@@ -450,14 +377,6 @@ async def libzmq_publisher(endpoint: str, name: str) -> AsyncIterator[trio.Proce
             line += chunk
         assert line == b"ready\n"
         yield proc
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-        with trio.CancelScope(shield=True):
-            await proc.wait()
-            for pipe in (proc.stdin, proc.stdout):
-                if pipe is not None:
-                    await pipe.aclose()
 
 
 async def test_zmtp_sub_subscribes_again_to_a_restarted_libzmq_publisher_process(

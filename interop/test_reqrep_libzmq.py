@@ -16,106 +16,30 @@ receive timeouts (the ``zsock`` fixture); every test body runs under
 
 from __future__ import annotations
 
-import functools
 import itertools
 import struct
-from collections.abc import AsyncIterator, Callable, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import pytest
 import trio
 import zmq
+from libzmq_helpers import TIMEOUT, ZMTP_BINDS, Msg, in_thread, join
 
 import zmtp
 
 pytestmark = pytest.mark.interop
 
-HOST = "127.0.0.1"
-#: Seconds a libzmq call in a worker thread may block (the ``zsock`` fixture's timeouts).
-TIMEOUT = 5.0
 #: Seconds a whole test may take.
 TEST_TIMEOUT = 15.0
 
-Msg = list[bytes]
-
 #: libzmq's REQ writes its uint32 request id in host order.
 REQUEST_ID = struct.Struct("=I")
-
-ZMTP_BINDS = "zmtp-binds"
-LIBZMQ_BINDS = "libzmq-binds"
 
 _inproc_names = itertools.count()
 
 
 # ---------------------------------------------------------------------------------------
-# Fixtures and helpers
-
-
-async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run a blocking libzmq call in a worker thread (never on the trio thread)."""
-    return await trio.to_thread.run_sync(functools.partial(fn, *args))
-
-
-class Endpoints:
-    """Fresh endpoints of one transport (ipc sockets live in the test's ``tmp_path``)."""
-
-    def __init__(self, transport: str, tmp_path: Path) -> None:
-        self.transport = transport
-        self.dir = tmp_path
-        self._n = 0
-
-    def to_bind(self) -> str:
-        if self.transport == "tcp":
-            return f"tcp://{HOST}:*"
-        self._n += 1
-        return f"ipc://{self.dir}/s{self._n}"
-
-
-@pytest.fixture(params=["tcp", "ipc"])
-def endpoints(request: pytest.FixtureRequest, tmp_path: Path) -> Endpoints:
-    return Endpoints(request.param, tmp_path)
-
-
-@pytest.fixture(params=[ZMTP_BINDS, LIBZMQ_BINDS])
-def binder(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-async def zctx() -> AsyncIterator[zmtp.Context]:
-    async with zmtp.Context() as context:
-        yield context
-
-
-@pytest.fixture
-def zmtp_socket(zctx: zmtp.Context) -> Callable[..., zmtp.Socket]:
-    """``zmtp_socket(zmtp.REQ, routing_id=b"x")``: a zmtp socket with ``linger=0``."""
-
-    def make(socket_type: zmtp.SocketType, **options: Any) -> zmtp.Socket:
-        options.setdefault("linger", 0)
-        return zctx.socket(socket_type, **options)
-
-    return make
-
-
-async def join(
-    sock: zmtp.Socket, peers: Sequence[zmq.Socket], binder: str, endpoints: Endpoints
-) -> None:
-    """Link ``sock`` to each libzmq socket of ``peers`` in turn (``binder`` binds, the
-    other side connects), waiting for each handshake before the next, so that zmtp
-    knows its peers in the order given."""
-    async with sock.monitor(zmtp.Event.HANDSHAKE_SUCCEEDED) as monitor:
-        if binder == ZMTP_BINDS:
-            endpoint = await sock.bind(endpoints.to_bind())
-            for peer in peers:
-                peer.connect(endpoint)
-                await monitor.wait_for(zmtp.Event.HANDSHAKE_SUCCEEDED)
-        else:
-            for peer in peers:
-                peer.bind(endpoints.to_bind())
-                await sock.connect(peer.last_endpoint.decode())
-                await monitor.wait_for(zmtp.Event.HANDSHAKE_SUCCEEDED)
+# Helpers (the shared fixtures and helpers: conftest.py, libzmq_helpers.py)
 
 
 def answer(zsocket: zmq.Socket, n: int, prefix: Sequence[bytes] = (b"re",)) -> list[Msg]:
@@ -322,7 +246,7 @@ async def test_zmtp_req_load_balances_over_three_libzmq_reps_in_turn(
     with trio.fail_after(TEST_TIMEOUT):
         req = zmtp_socket(zmtp.REQ)
         reps = [zsock(zmq.REP) for _ in range(3)]
-        await join(req, reps, binder, endpoints)
+        await join(req, reps, binder, endpoints, in_turn=True)
         answered = []
         async with trio.open_nursery() as nursery:
             nursery.start_soon(in_thread, serve_polled, reps, 9)
@@ -342,7 +266,7 @@ async def test_zmtp_rep_serves_three_libzmq_reqs_each_its_own_replies(
     with trio.fail_after(TEST_TIMEOUT):
         rep = zmtp_socket(zmtp.REP)
         reqs = [zsock(zmq.REQ) for _ in range(3)]
-        await join(rep, reqs, binder, endpoints)
+        await join(rep, reqs, binder, endpoints, in_turn=True)
         served: list[int] = []
         async with trio.open_nursery() as nursery:
             for k, req in enumerate(reqs):

@@ -30,8 +30,7 @@ libzmq's) and messages.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ import pytest
 import trio
 import zmq
 import zmq.auth
+from libzmq_helpers import HOST, echo_n, in_thread
 from zmq.auth.thread import ThreadAuthenticator
 
 import zmtp
@@ -57,7 +57,6 @@ needs_curve = pytest.mark.skipif(
     not HAVE_CURVE, reason="needs PyNaCl (pip install zmtp[curve]) and a libzmq with CURVE"
 )
 
-HOST = "127.0.0.1"
 #: Seconds a whole test may take.
 TEST_TIMEOUT = 15
 
@@ -118,28 +117,6 @@ def plain_client(user: str, password: str) -> dict[str, Any]:
 # Fixtures and helpers
 
 
-async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run a blocking libzmq call in a worker thread (never on the trio thread)."""
-    return await trio.to_thread.run_sync(functools.partial(fn, *args))
-
-
-@pytest.fixture
-async def zctx() -> AsyncIterator[zmtp.Context]:
-    async with zmtp.Context() as context:
-        yield context
-
-
-@pytest.fixture
-def zmtp_socket(zctx: zmtp.Context) -> Callable[..., zmtp.Socket]:
-    """``zmtp_socket(zmtp.PUSH, **options)``: a running zmtp socket with ``linger=0``."""
-
-    def make(socket_type: zmtp.SocketType, **options: Any) -> zmtp.Socket:
-        options.setdefault("linger", 0)
-        return zctx.socket(socket_type, **options)
-
-    return make
-
-
 @pytest.fixture
 async def zmtp_auth(zctx: zmtp.Context) -> AsyncIterator[zmtp.auth.Authenticator]:
     async with zmtp.auth.Authenticator(zctx) as authenticator:
@@ -183,11 +160,6 @@ def recv_until(zsocket: zmq.Socket, last: list[bytes], skip: list[bytes]) -> lis
 
 def poll_recv(zsocket: zmq.Socket, ms: int) -> list[bytes] | None:
     return zsocket.recv_multipart() if zsocket.poll(ms) else None
-
-
-def echo_n(zsocket: zmq.Socket, n: int) -> None:
-    for _ in range(n):
-        zsocket.send_multipart(zsocket.recv_multipart())
 
 
 def send_all_then_recv(zsocket: zmq.Socket, msgs: list[list[bytes]]) -> list[list[bytes]]:

@@ -32,14 +32,13 @@ Known departures of zmtp, kept as strict expected failures until fixed:
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 import trio
 import trio.testing
 import zmq
-from pubsub_helpers import probe_until_delivered
+from pubsub_helpers import probe_until_delivered, zmtp_within
 
 import zmtp
 from zmtp.transport.stream import READ_SIZE
@@ -70,15 +69,9 @@ def endpoint(transport: str) -> Callable[[], str]:
 
 
 @pytest.fixture
-async def make() -> AsyncIterator[Make]:
+def make(zmtp_socket: Make) -> Make:
     """``make(zmtp.XPUB, sndhwm=5)``: a socket of a fresh zmtp Context, ``linger=0``."""
-    async with zmtp.Context() as ctx:
-
-        def socket_of(socket_type: Any, **options: Any) -> zmtp.Socket:
-            options.setdefault("linger", 0)
-            return ctx.socket(socket_type, **options)
-
-        yield socket_of
+    return zmtp_socket
 
 
 async def link(binder: zmtp.Socket, endpoint: str, *connecters: zmtp.Socket) -> str:
@@ -117,15 +110,6 @@ async def no_report_pending(xpub: zmtp.Socket, *subs: zmtp.Socket) -> None:
         assert await xpub.recv() == b"\x01" + marker
         await unsubscribe(sub, marker)
         assert await xpub.recv() == b"\x00" + marker
-
-
-def zmtp_within(sock: zmtp.Socket) -> Callable[[float], Any]:
-    async def recv_within(seconds: float) -> list[bytes] | None:
-        with trio.move_on_after(seconds):
-            return await sock.recv_multipart()
-        return None
-
-    return recv_within
 
 
 # ---------------------------------------------------------------------------------------

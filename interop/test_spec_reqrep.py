@@ -17,23 +17,21 @@ it can). Nothing sleeps.
 
 from __future__ import annotations
 
-import functools
 import itertools
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 import trio
 import trio.testing
 import zmq
+from libzmq_helpers import TIMEOUT, in_thread
 from zmq.utils.monitor import recv_monitor_message
 
 import zmtp
 
 pytestmark = pytest.mark.interop
 
-#: Seconds a libzmq call in a worker thread may block (the ``zsock`` fixture's timeouts).
-TIMEOUT = 5.0
 #: Seconds a whole test may take.
 TEST_TIMEOUT = 10.0
 
@@ -45,10 +43,6 @@ INPROC, TCP, TCP_LIBZMQ = "inproc", "tcp", "tcp-libzmq-peers"
 
 # ---------------------------------------------------------------------------------------
 # Peers: zmtp sockets, or libzmq sockets with the same async surface
-
-
-async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    return await trio.to_thread.run_sync(functools.partial(fn, *args))
 
 
 class ZmtpPeer:
@@ -96,21 +90,6 @@ class LibzmqPeer:
 
 
 Peer = Any  # ZmtpPeer | LibzmqPeer
-
-
-@pytest.fixture
-async def zctx() -> AsyncIterator[zmtp.Context]:
-    async with zmtp.Context() as context:
-        yield context
-
-
-@pytest.fixture
-def zmtp_socket(zctx: zmtp.Context) -> Callable[..., zmtp.Socket]:
-    def make(socket_type: zmtp.SocketType, **options: Any) -> zmtp.Socket:
-        options.setdefault("linger", 0)
-        return zctx.socket(socket_type, **options)
-
-    return make
 
 
 def _address(flavour: str) -> str:

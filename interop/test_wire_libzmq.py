@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pytest
 import zmq
+from libzmq_helpers import recv_skipping_pings
 
 from zmtp.errors import AuthenticationFailed, HandshakeError, PeerError, ProtocolError
 from zmtp.wire import (
@@ -58,14 +59,6 @@ CANCEL_WEATHER_30 = b"\x00\x08\x00weather"
 def plain_credentials(request: AuthRequest) -> bool:
     """Our PLAIN server's authenticator: admin/secret only."""
     return request.credentials == (b"admin", b"secret")
-
-
-def recv_skipping_pings(peer, timeout: float = 5.0):
-    """The next event that is not a Ping."""
-    while True:
-        event = peer.recv_event(timeout)
-        if not isinstance(event, Ping):
-            return event
 
 
 # ---------------------------------------------------------------------------------------
