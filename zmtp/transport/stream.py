@@ -9,7 +9,7 @@ The engine runs in three phases, all inside :meth:`StreamEngine.run`:
    reports ``HandshakeComplete`` (bounded by ``handshake_ivl``). The socket then
    gives us the pipe to serve (a connecter's pipe that outlives connections, or a
    new one) or refuses the peer.
-2. **traffic**: a reader and a writer run side by side.
+2. **traffic**: a reader, a writer and a heartbeat task run side by side.
 
    - The *reader* ``recv``\\s up to 256 KiB at a time, lets the connection parse every
      complete frame in it, and appends all the messages to the pipe's inbound queue
@@ -19,11 +19,17 @@ The engine runs in three phases, all inside :meth:`StreamEngine.run`:
    - The *writer* sleeps until the pipe's outbound queue is non-empty, then takes a
      batch (up to 256 messages or 1 MiB), encodes it into a few buffers (small frames
      joined, large bodies as they are) and writes them with one ``sendmsg``. It waits
-     for writability only when the kernel says EAGAIN.
-3. **teardown**: whichever side ends first (EOF, error, a protocol violation, the
-   socket closing) cancels the other; the socket is told why.
+     for writability only when the kernel says EAGAIN. When the writer is idle, the
+     first message of a scheduler pass is written inline by the sending task
+     (latency); if a write fails, a connecter's pipe gets back the messages the
+     kernel did not take, for the next connection.
+   - The *heartbeat* task sends PINGs (``heartbeat_ivl``) and drops a peer that goes
+     quiet (``heartbeat_timeout``, or the TTL of the peer's own PING).
+3. **teardown**: whichever side ends first (EOF, error, a protocol violation, a
+   heartbeat timeout, the socket closing) cancels the others; the socket is told why.
 
-Nothing here decides routing; the engine never looks inside messages. Protocol
+Nothing here decides routing. The engine looks at messages only to turn
+subscriptions into SUBSCRIBE/CANCEL commands (and back) for ZMTP 3.1 peers. Protocol
 output of the connection itself (PONG, ERROR) goes out through the writer, so
 writes never interleave.
 """
