@@ -12,20 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from zmtp.routing.active import ActiveList
 from zmtp.routing.pipe import Pipe
 
 __all__ = ["FairQueue"]
 
 
-class FairQueue:
+class FairQueue(ActiveList):
     """Round-robin over pipes with input, one message per turn."""
 
-    __slots__ = ("_active", "_current", "last", "pipes")
+    __slots__ = ("last",)
 
     def __init__(self) -> None:
-        self.pipes: list[Pipe] = []
-        self._active = 0
-        self._current = 0
+        super().__init__()
         #: The pipe the last message came from (for message properties).
         self.last: Pipe | None = None
 
@@ -34,30 +33,9 @@ class FairQueue:
         if pipe.readable():
             self.activated(pipe)
 
-    def detach(self, pipe: Pipe) -> None:
-        """Forget the pipe at once (its unread messages are dropped)."""
-        i = self.pipes.index(pipe)
-        if i < self._active:
-            self._active -= 1
-            self._swap(i, self._active)
-            if self._current == self._active:
-                self._current = 0
-            i = self._active
-        self._swap(i, len(self.pipes) - 1)
-        self.pipes.pop()
-
     def activated(self, pipe: Pipe) -> None:
         """The pipe got input."""
-        try:
-            i = self.pipes.index(pipe, self._active)
-        except ValueError:
-            return  # already active, or not attached
-        self._swap(i, self._active)
-        self._active += 1
-
-    def _swap(self, i: int, j: int) -> None:
-        p = self.pipes
-        p[i], p[j] = p[j], p[i]
+        self._activate(pipe)
 
     def recv_msg(self) -> list[Any] | None:
         """Like :meth:`recv` without the pipe: the hot path of fair-queued receives,
@@ -104,9 +82,6 @@ class FairQueue:
         return None
 
     def _drained(self, i: int, pipe: Pipe) -> None:
-        self._active -= 1
-        self._swap(i, self._active)
-        if self._current >= self._active:
-            self._current = 0
+        self._deactivate(i)
         if pipe.state == "terminated":
             self.detach(pipe)

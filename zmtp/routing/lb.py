@@ -10,56 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from zmtp.routing.active import ActiveList
 from zmtp.routing.pipe import Pipe
 
 __all__ = ["LoadBalancer"]
 
 
-class LoadBalancer:
+class LoadBalancer(ActiveList):
     """Round-robin over pipes that are not at their high-water mark."""
 
-    __slots__ = ("_active", "_current", "pipes")
-
-    def __init__(self) -> None:
-        self.pipes: list[Pipe] = []
-        self._active = 0
-        self._current = 0
+    __slots__ = ()
 
     def attach(self, pipe: Pipe) -> None:
         self.pipes.append(pipe)
         self._swap(len(self.pipes) - 1, self._active)
         self._active += 1
 
-    def detach(self, pipe: Pipe) -> None:
-        i = self.pipes.index(pipe)
-        if i < self._active:
-            self._active -= 1
-            self._swap(i, self._active)
-            if self._current == self._active:
-                self._current = 0
-            i = self._active
-        self._swap(i, len(self.pipes) - 1)
-        self.pipes.pop()
-
     def activated(self, pipe: Pipe) -> None:
         """The pipe has room again (ignored for a pipe no longer attached)."""
-        try:
-            i = self.pipes.index(pipe)
-        except ValueError:
-            return
-        if i >= self._active:
-            self._swap(i, self._active)
-            self._active += 1
-
-    def _swap(self, i: int, j: int) -> None:
-        p = self.pipes
-        p[i], p[j] = p[j], p[i]
-
-    def _deactivate(self, i: int) -> None:
-        self._active -= 1
-        self._swap(i, self._active)
-        if self._current == self._active:
-            self._current = 0
+        self._activate(pipe)
 
     def can_send(self) -> bool:
         """True if some pipe can take a message now."""
