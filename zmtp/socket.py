@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from zmtp import _fastpaths
 from zmtp.constants import DONTWAIT, SNDMORE, SocketType
 from zmtp.errors import (
     Again,
@@ -94,18 +95,10 @@ _PROBERS = frozenset({SocketType.ROUTER, SocketType.DEALER, SocketType.REQ})
 _YIELD_EVERY = 256
 
 
-_current_task = trio.lowlevel.current_task
-
-
-def _cancel_requested() -> bool:
-    """True if the calling task is cancelled: what ``checkpoint_if_cancelled`` checks,
-    read in a third of its time. The fast paths of send and recv ask this on every
-    call (then take a real checkpoint, which raises Cancelled) and yield for real
-    every ``_YIELD_EVERY`` calls."""
-    try:
-        return bool(_current_task()._cancel_status.effectively_cancelled)
-    except AttributeError:  # pragma: no cover - a trio without this internal
-        return trio.current_effective_deadline() == -math.inf
+#: True if the calling task is cancelled: what ``checkpoint_if_cancelled`` checks, read
+#: cheaply. The fast paths of send and recv ask this on every call (then take a real
+#: checkpoint, which raises Cancelled) and yield for real every ``_YIELD_EVERY`` calls.
+_cancel_requested = _fastpaths.cancel_probe()
 
 
 def _frame(data: Any) -> bytes:
