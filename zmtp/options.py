@@ -247,7 +247,7 @@ class Options:
             raise ZMTPValueError(f"socket option {name!r} is read-only")
         self._values[name] = self._coerce(spec, value)
 
-    def _set_internal(self, name: str, value: Any) -> None:
+    def set_internal(self, name: str, value: Any) -> None:
         """Set a read-only value (the socket reports ``last_endpoint`` this way)."""
         self._values[name] = value
 
