@@ -28,10 +28,10 @@ class Monitor:
         self.queue = MonitorQueue(events, buffer)
         self._lot = trio.lowlevel.ParkingLot()
         self.queue.on_event = self._wake
+        self._on_close: list[Callable[[], None]] = []
 
     def _wake(self) -> None:
         self._lot.unpark_all()
-        self._on_close: list[Callable[[], None]] = []
 
     @property
     def mask(self) -> Event:
