@@ -273,7 +273,7 @@ class Socket:
             with trio.move_on_after(math.inf if linger < 0 else linger / 1000):
                 while not self._flushed():
                     await rt.drain_lot.park()
-        bindings = core.finish_close()
+        bindings = core.finish_close(linger)
         for binding in bindings:
             if isinstance(binding.handle, _Listener):
                 binding.handle.scope.cancel()

@@ -40,6 +40,7 @@ so writes never interleave.
 from __future__ import annotations
 
 import socket as _socket
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -59,6 +60,9 @@ from zmtp.errors import PeerError, ProtocolError
 from zmtp.transport.os_sockets import os_reason, peer_address
 from zmtp.wire import AuthDecision
 from zmtp.wire.events import AuthRequest, HandshakeComplete
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = ["StreamEngine"]
 
@@ -146,7 +150,7 @@ class StreamEngine(StreamCore):
             except Exception as exc:
                 # A bug or an OS surprise in this engine: it ends this connection
                 # only, with the reason on the monitor.
-                self.reason = self.reason or f"internal error: {type(exc).__name__}: {exc}"
+                self.reason = self.reason or internal_error(exc)
                 if not self.handshake_done:
                     self.host.handshake_failed(self.endpoint, None, self.reason)
             finally:
@@ -501,3 +505,10 @@ class StreamEngine(StreamCore):
 
 def _noop() -> None:
     return None
+
+
+def internal_error(exc: BaseException) -> str:
+    """The monitor's reason for an unexpected exception that ended a connection."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return f"internal error: {type(exc).__name__}: {exc}"

@@ -664,13 +664,14 @@ class SocketCore:
             and p.endpoint not in local
         )
 
-    def finish_close(self) -> list[Binding]:
+    def finish_close(self, linger: int | None = None) -> list[Binding]:
         """Lingering is over: count and drop what is still queued, leave the inproc
-        namespace, forget bindings and connecters. Returns the bindings, whose
-        listeners the engine stops."""
+        namespace (an unbound inproc link keeps its messages for a later binder for
+        ``linger`` ms; default: the option), forget bindings. Returns the bindings,
+        whose listeners the engine stops."""
         self.closing = True
         self.closed = True
-        self.context.inproc.close(self, self.linger)
+        self.context.inproc.close(self, self.linger if linger is None else linger)
         for pipe in list(self.pipes):
             if pipe.state == "active" and pipe.endpoint.startswith("inproc://"):
                 continue  # an inproc peer (or a later binder) reads these
