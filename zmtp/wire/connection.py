@@ -63,6 +63,7 @@ from zmtp.errors import (
     InvalidState,
     PeerError,
     ProtocolError,
+    ZMTPValueError,
 )
 from zmtp.wire import commands as cmd
 from zmtp.wire.commands import Metadata, encode_metadata, parse_command
@@ -132,7 +133,9 @@ _ACCEPTS: dict[ConnectionState, str] = {
 #: ZMTP 3.1, the version we announce.
 ZMTP_31 = (3, 1)
 ZMTP_30 = (3, 0)
-#: Largest command accepted during the handshake (metadata, credentials, CURVE boxes).
+#: Largest command accepted during the handshake (metadata, credentials, CURVE boxes),
+#: by default. libzmq bounds them by maxmsgsize alone; we refuse a peer that claims
+#: more before buffering it (the ``handshake_max_command`` option changes it).
 HANDSHAKE_COMMAND_LIMIT = 64 * 1024
 #: Largest command accepted inside a transformed (CURVE) frame whatever maxmsgsize says:
 #: PING, PONG and most subscriptions fit.
@@ -158,6 +161,9 @@ class Connection:
             client (as libzmq does when no ZAP handler is installed).
         check_socket_type: refuse peers that RFC 37's table forbids (default True).
         version: the ZMTP version we announce, (3, 1) or (3, 0).
+        handshake_max_command: the largest command accepted before the handshake
+            completes, in octets (default 64 KiB; -1: only ``maxmsgsize`` bounds it,
+            as in libzmq).
     """
 
     def __init__(
@@ -172,9 +178,10 @@ class Connection:
         authenticator: Authenticator | None = None,
         check_socket_type: bool = True,
         version: tuple[int, int] = ZMTP_31,
+        handshake_max_command: int = HANDSHAKE_COMMAND_LIMIT,
     ) -> None:
         if version not in (ZMTP_30, ZMTP_31):
-            raise ValueError(f"zmtp speaks ZMTP 3.0 or 3.1, not {version}")
+            raise ZMTPValueError(f"zmtp speaks ZMTP 3.0 or 3.1, not {version}")
         self.socket_type = SocketType.coerce(socket_type)
         self.mechanism = mechanism if mechanism is not None else NullMechanism()
         self.routing_id = bytes(routing_id)
@@ -199,7 +206,7 @@ class Connection:
         self._decoder = FrameDecoder(
             maxmsgsize=maxmsgsize,
             max_frames=max_frames,
-            max_command_size=HANDSHAKE_COMMAND_LIMIT,
+            max_command_size=handshake_max_command,  # -1: maxmsgsize
         )
         self._decoder.commands_only = True
         self._events: list[Event | list[bytes]] = []
@@ -221,7 +228,10 @@ class Connection:
             props.append(("Identity", self.routing_id))
         for name, value in (properties or {}).items():
             if name.lower() in ("socket-type", "identity"):
-                raise ValueError(f"property {name!r} is set by zmtp itself")
+                raise ZMTPValueError(
+                    f"property {name!r} is set by zmtp itself (RFC 23 The Socket-Type Property, "
+                    "The Identity Property)"
+                )
             props.append((name, value))
         self.mechanism.bind(encode_metadata(props), self._validate_peer)
         self._out.append(
@@ -424,7 +434,7 @@ class Connection:
     def _wrap_message(self, frames: Sequence[Buffer]) -> list[bytes]:
         last = len(frames) - 1
         if last < 0:
-            raise ValueError("a message has at least one frame (RFC 23 Framing)")
+            raise ZMTPValueError("a message has at least one frame (RFC 23 Framing)")
         enc = self.mechanism.encode_frame
         return [enc(MORE if i < last else 0, bytes(f)) for i, f in enumerate(frames)]
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from zmtp.errors import HandshakeError
+from zmtp.errors import HandshakeError, ZMTPValueError
 from zmtp.wire.commands import READY, decode_metadata
 from zmtp.wire.frames import encode_command_frame
 from zmtp.wire.greeting import Greeting
@@ -39,7 +39,9 @@ INITIATE = b"INITIATE"
 def encode_hello(username: bytes, password: bytes) -> bytes:
     """The HELLO command frame (RFC 24)."""
     if len(username) > 255 or len(password) > 255:
-        raise ValueError("PLAIN user name and password are at most 255 octets each (RFC 24)")
+        raise ZMTPValueError(
+            "PLAIN user name and password are at most 255 octets each (RFC 24 The HELLO Command)"
+        )
     data = bytes((len(username),)) + username + bytes((len(password),)) + password
     return encode_command_frame(HELLO, data)
 
