@@ -53,7 +53,8 @@ peer alive) but not answered.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from zmtp.constants import SocketType, compatible
@@ -64,6 +65,7 @@ from zmtp.errors import (
     PeerError,
     ProtocolError,
     ZMTPValueError,
+    detached,
 )
 from zmtp.wire import commands as cmd
 from zmtp.wire.commands import Metadata, encode_metadata, parse_command
@@ -143,6 +145,21 @@ _WRAPPED_COMMAND_ALLOWANCE = 1024
 #: The types that send their Identity property (as libzmq does).
 _SENDS_IDENTITY = frozenset({SocketType.REQ, SocketType.DEALER, SocketType.ROUTER})
 _PUBLISHERS = frozenset({SocketType.PUB, SocketType.XPUB})
+
+
+def _peer_check(conn: Connection) -> Callable[[Metadata], None]:
+    """The mechanism's metadata check, holding the connection only weakly: a bound
+    method would put the connection and its mechanism in a reference cycle, and a
+    closed connection's buffers would then wait for the cycle collector."""
+    ref = weakref.ref(conn)
+
+    def validate(meta: Metadata) -> None:
+        live = ref()
+        if live is None:
+            raise InvalidState("the connection this mechanism belonged to is gone")
+        live._validate_peer(meta)
+
+    return validate
 
 
 class Connection:
@@ -233,7 +250,7 @@ class Connection:
                     "The Identity Property)"
                 )
             props.append((name, value))
-        self.mechanism.bind(encode_metadata(props), self._validate_peer)
+        self.mechanism.bind(encode_metadata(props), _peer_check(self))
         self._out.append(
             encode_greeting(self.mechanism.name, self.mechanism.greeting_as_server, version)
         )
@@ -300,7 +317,7 @@ class Connection:
                 self._ev_pos = 0
             return ev
         if self.error is not None:
-            raise self.error
+            raise detached(self.error)  # a copy: see _fail
         return NEED_DATA
 
     def events(self) -> list[Event | list[bytes]]:
@@ -315,7 +332,7 @@ class Connection:
             self._ev_pos = 0
             return events
         if self.error is not None:
-            raise self.error
+            raise detached(self.error)  # a copy: see _fail
         return events
 
     def receive_messages(self, data: Buffer) -> list[list[bytes]] | None:
@@ -444,7 +461,10 @@ class Connection:
             # Whatever breaks before traffic breaks the handshake (same reason and RFC).
             exc = HandshakeError(exc.reason, rfc=exc.rfc, section=exc.section)
         self.state = _S.FAILED
-        self.error = exc
+        # Kept without its traceback, and raised as copies: the frames of a raised
+        # exception hold this connection, which would put it in a reference cycle
+        # with its own error (freed only by the cycle collector, buffers and all).
+        self.error = detached(exc)
         # "The error is the reply": a peer in the handshake learns why (RFC 23 Error
         # Handling). A PeerError means the peer already said why; stay quiet.
         if (
@@ -591,7 +611,7 @@ class Connection:
             if items:
                 self._process(items)
             if decoder.error is not None:
-                raise decoder.error
+                raise detached(decoder.error)
             if not decoder.stopped_at_message:
                 return
             # The decoder met a message frame while only commands were legal. Fine if

@@ -41,7 +41,7 @@ import struct
 import sys
 from collections.abc import Callable, Sequence
 
-from zmtp.errors import ProtocolError, ZMTPValueError
+from zmtp.errors import ProtocolError, ZMTPValueError, detached
 
 __all__ = [
     "COMMAND",
@@ -240,12 +240,18 @@ def _cpython_body_factory() -> Callable[[int], tuple[bytes | bytearray, memoryvi
         new = ctypes.pythonapi.PyBytes_FromStringAndSize
         new.restype = ctypes.py_object
         new.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t]
+        # A view straight over memory: no ctypes array type per size (such a type is
+        # a reference cycle, so it would wait for the cycle collector after each body).
+        view_of = ctypes.pythonapi.PyMemoryView_FromMemory
+        view_of.restype = ctypes.py_object
+        view_of.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int]
+        writable = 0x200  # PyBUF_WRITE
         offset = sys.getsizeof(b"") - 1  # where a bytes object's octets start
 
         def factory(size: int) -> tuple[bytes | bytearray, memoryview]:
             body = new(None, size)
-            storage = (ctypes.c_char * size).from_address(id(body) + offset)
-            return body, memoryview(storage).cast("B")
+            view: memoryview = view_of(id(body) + offset, size, writable)
+            return body, view
 
         probe, view = factory(8)
         view[:] = b"zmtp-ok!"
@@ -380,7 +386,7 @@ class FrameDecoder:
     def read(self) -> list[Decoded]:
         """Every message and command completed by the octets fed so far, in order."""
         if self._broken:
-            raise self._error or ProtocolError("the frame decoder already failed")
+            raise detached(self._error or ProtocolError("the frame decoder already failed"))
         self.commands_read = 0
         out: list[Decoded] = []
         try:
@@ -403,7 +409,7 @@ class FrameDecoder:
             # raised by the next read(). Nothing more will be parsed: let go of the
             # buffered octets now.
             self._broken = True
-            self._error = exc
+            self._error = detached(exc)  # the raised one holds this decoder's frames
             self._chunks = []
             self._have = 0
             self._big = None
