@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from zmtp.errors import ProtocolError
+from zmtp.errors import AuthenticationFailed, PeerError, ProtocolError
 from zmtp.wire import (
     Connection,
     CurveClient,
@@ -31,6 +31,7 @@ from zmtp.wire import (
     curve_keypair,
 )
 from zmtp.wire.frames import FrameDecoder, encode_message
+from zmtp.wire.mechanisms import Mechanism
 
 BIG = 300_000  # a body large enough to be received in place
 
@@ -160,6 +161,46 @@ def test_a_connection_dropped_in_the_middle_of_a_message_dies_by_reference_count
     assert _drain(b) is None
     died = _watch(*_parts(a, b))
     del a, b, wire
+    assert len(died) == 6, f"only {died} died without the cycle collector"
+
+
+def _refusing(kind: str, decide: Callable[[object], object]) -> tuple[Connection, Connection]:
+    """A client, and a server that asks ``decide`` about it (NULL asks through ZAP)."""
+    server: Mechanism
+    client: Mechanism
+    if kind == "NULL":
+        client, server = NullMechanism(), NullMechanism(as_server=True, authenticate=True)
+    elif kind == "PLAIN":
+        client, server = PlainClient(b"user", b"wrong"), PlainServer()
+    else:
+        server_public, server_secret = curve_keypair()
+        client_public, client_secret = curve_keypair()
+        client = CurveClient(server_public, client_public, client_secret)
+        server = CurveServer(server_public, server_secret)
+    return (
+        Connection("DEALER", mechanism=client),
+        Connection("ROUTER", mechanism=server, authenticator=decide),  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("deferred", [False, True], ids=["at-once", "deferred"])
+@pytest.mark.parametrize("kind", list(PAIRS))
+def test_connections_whose_peer_was_refused_die_by_reference_counting(
+    kind: str, deferred: bool, no_collector: None
+) -> None:
+    # The server refuses the client (RFC 27 status 400); the client reads ERROR.
+    a, b = _refusing(kind, (lambda request: None) if deferred else (lambda request: False))
+    _pump(a, b)
+    if deferred:
+        assert [type(e).__name__ for e in b.events()] == ["GreetingReceived", "AuthRequest"]
+        b.resolve_auth(False)
+        _pump(a, b)
+    client_error, server_error = _drain(a), _drain(b)
+    assert isinstance(client_error, PeerError) and client_error.peer_reason == "400"
+    assert isinstance(server_error, AuthenticationFailed)
+    del client_error, server_error
+    died = _watch(*_parts(a, b))
+    del a, b
     assert len(died) == 6, f"only {died} died without the cycle collector"
 
 

@@ -368,9 +368,7 @@ class CurveClient(_Curve):
         return encode_command_frame(HELLO, data)
 
     def on_command(self, name: bytes, data: bytes) -> list[bytes]:
-        err = self._peer_error(name, data)
-        if err is not None:
-            raise err
+        self._check_peer_error(name, data)
         if self._state == "expect-welcome":
             if name != WELCOME:
                 raise self._unexpected(name, "waiting for WELCOME")
@@ -487,9 +485,7 @@ class CurveServer(_Curve):
         self._state = "expect-hello"
 
     def on_command(self, name: bytes, data: bytes) -> list[bytes]:
-        err = self._peer_error(name, data)
-        if err is not None:
-            raise err
+        self._check_peer_error(name, data)
         if self._state == "expect-hello":
             if name != HELLO:
                 raise self._unexpected(name, "waiting for HELLO")

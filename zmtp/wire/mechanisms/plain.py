@@ -95,9 +95,7 @@ class PlainClient(_Plain):
         return [encode_hello(self.username, self.password)]
 
     def on_command(self, name: bytes, data: bytes) -> list[bytes]:
-        err = self._peer_error(name, data)
-        if err is not None:
-            raise err
+        self._check_peer_error(name, data)
         if self._state == "expect-welcome":
             if name != WELCOME:
                 raise self._unexpected(name, "waiting for WELCOME")
@@ -127,9 +125,7 @@ class PlainServer(_Plain):
         self.username: bytes | None = None
 
     def on_command(self, name: bytes, data: bytes) -> list[bytes]:
-        err = self._peer_error(name, data)
-        if err is not None:
-            raise err
+        self._check_peer_error(name, data)
         if self._state == "expect-hello":
             if name != HELLO:
                 raise self._unexpected(name, "waiting for HELLO")
