@@ -20,7 +20,9 @@ Three tables:
   ``subscribe``, ``unsubscribe`` (write-only actions). :class:`Options` validates
   their values (:meth:`Options.check`) but does not store them;
 * :data:`UNSUPPORTED`: pyzmq's other option names and numbers. They are known, so
-  setting one says that zmtp does not support it (yet), by name.
+  setting one says that zmtp does not support it (yet), by name. ``fd`` is among them
+  for good: a zmtp socket has no file descriptor that signals its readiness (await
+  ``recv``, or run one task per socket in a nursery).
 
 ``hwm`` (pyzmq's ``zmq.HWM``) sets ``sndhwm`` and ``rcvhwm`` at once.
 
