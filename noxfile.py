@@ -1,17 +1,27 @@
-"""Development sessions: ``nox -s tests``, ``interop``, ``fuzz``, ``lint``, ``typecheck``,
-``bench``."""
+"""Development sessions: ``nox -s tests`` (one per supported Python: ``tests-3.10`` ...
+``tests-3.13``), ``tests_portable``, ``interop``, ``fuzz``, ``lint``, ``typecheck``, ``bench``."""
 
 import nox
+
+#: Every Python that pyproject.toml declares (requires-python = ">=3.10").
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 
-@nox.session
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """The default suite: unit, property (fast profile) and interop tests."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def tests_portable(session: nox.Session) -> None:
+    """The default suite with the CPython/trio fast paths off (zmtp._fastpaths)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs, env={"ZMTP_PORTABLE": "1"})
 
 
 @nox.session

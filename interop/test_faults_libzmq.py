@@ -24,7 +24,7 @@ What libzmq itself drops in the same faults (4.3, ``stream_engine_base.cpp`` and
   that was half read, which ``clean_pipes`` discards) and whatever the kernel held.
   Messages still in the pipe survive for the next connection of a connecting socket.
   zmtp's writer takes a bigger batch from its queue (up to 256 messages or 1 MiB, see
-  ``zmtp.transport.stream``), so it may lose more in flight, never more than that batch
+  ``zmtp.core.stream``), so it may lose more in flight, never more than that batch
   plus the kernel's share, and never a message still queued;
 * as the **receiver**, libzmq loses what its process held when it died (messages in its
   pipe, up to ``rcvhwm``, and its decoder's 8 KiB batch) and drops a message cut short
@@ -49,7 +49,7 @@ from libzmq_helpers import HOST, free_tcp_port
 
 import zmtp
 from zmtp import Event
-from zmtp.transport.stream import BATCH_BYTES, BATCH_MESSAGES
+from zmtp.core.stream import BATCH_BYTES, BATCH_MESSAGES
 
 pytestmark = pytest.mark.interop
 

@@ -44,7 +44,7 @@ from pubsub_helpers import RawPeer, probe_until_delivered, raw_peer_accepting, z
 
 import zmtp
 from zmtp.constants import SocketType
-from zmtp.transport.stream import BATCH_BYTES, READ_SIZE
+from zmtp.core.stream import BATCH_BYTES, READ_SIZE
 from zmtp.wire import Cancel, Subscribe, encode_message
 
 pytestmark = pytest.mark.interop
@@ -447,4 +447,4 @@ async def test_a_stalled_libzmq_subscriber_slows_neither_the_zmtp_pub_nor_the_ot
             tracemalloc.stop()
         assert got == list(range(SLOW_ROUNDS * SLOW_BATCH))
         assert peak < bound, f"{peak} bytes held by zmtp"
-        assert xpub._pattern.dist.dropped > 0, "the stalled subscriber's path held everything"
+        assert xpub._core.pattern.dist.dropped > 0, "the stalled subscriber's path held everything"

@@ -41,7 +41,7 @@ import zmq
 from pubsub_helpers import probe_until_delivered, zmtp_within
 
 import zmtp
-from zmtp.transport.stream import READ_SIZE
+from zmtp.core.stream import READ_SIZE
 
 pytestmark = pytest.mark.interop
 

@@ -77,15 +77,15 @@ __all__ += _constants.__all__
 
 if _typing.TYPE_CHECKING:  # pragma: no cover
     from zmtp import auth
-    from zmtp.context import Context
+    from zmtp._trio.context import Context
+    from zmtp._trio.socket import Socket
     from zmtp.frame import Frame
     from zmtp.monitor import Event, Monitor, MonitorEvent
     from zmtp.proxy import proxy
-    from zmtp.socket import Socket
 
 _LAZY = {
-    "Context": "zmtp.context",
-    "Socket": "zmtp.socket",
+    "Context": "zmtp._trio.context",
+    "Socket": "zmtp._trio.socket",
     "Event": "zmtp.monitor",
     "Monitor": "zmtp.monitor",
     "MonitorEvent": "zmtp.monitor",

@@ -43,8 +43,8 @@ from zmtp.wire.z85 import coerce_key
 from zmtp.wire.z85 import encode as z85_encode
 
 if TYPE_CHECKING:
-    from zmtp.context import Context
-    from zmtp.socket import Socket
+    from zmtp._trio.context import Context
+    from zmtp._trio.socket import Socket
 
 __all__ = ["CURVE_ALLOW_ANY", "Authenticator"]
 
@@ -59,7 +59,7 @@ class Authenticator:
     """A ZAP handler serving one :class:`zmtp.Context`."""
 
     def __init__(self, context: Context | None = None) -> None:
-        from zmtp.context import Context
+        from zmtp._trio.context import Context
 
         self.context = context if context is not None else Context.instance()
         self.allowed: set[str] = set()
@@ -148,19 +148,18 @@ class Authenticator:
         Inside an entered context the handler runs under it; otherwise use
         ``async with Authenticator(ctx)``, which owns the task.
         """
-        from zmtp.socket import ZAP_ENDPOINT
+        from zmtp.core.security import ZAP_ENDPOINT
 
         if self._socket is not None:
             return
-        if self.context._nursery is not None:
-            nursery = self.context._nursery
+        context_nursery = self.context.nursery
+        sock = self.context.socket(SocketType.REP, linger=0)
+        if context_nursery is not None:
+            nursery = context_nursery  # the context runs the socket already
         else:
             self._nursery_cm = trio.open_nursery()
             nursery = await self._nursery_cm.__aenter__()
-        sock = self.context.socket(SocketType.REP, linger=0)
-        if not sock._hosted:
-            sock._hosted = True
-            nursery.start_soon(sock._host)
+            sock.run_in(nursery)
         await sock.bind(ZAP_ENDPOINT)
         self._socket = sock
         nursery.start_soon(self._serve, sock)

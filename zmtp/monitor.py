@@ -1,9 +1,10 @@
-"""Socket monitoring: ``async for event in sock.monitor()``.
+"""Socket monitoring on trio: ``async for event in sock.monitor()``.
 
 Events carry libzmq's names and values (``zmtp.Event.CONNECTED == zmq.EVENT_CONNECTED``)
 plus the endpoint and, where zmtp knows it, a sentence saying why (a protocol rule
 broken, an OS error). A monitor never slows or blocks its socket: each has a bounded
-buffer and drops the oldest events past it, counting them in ``dropped``.
+buffer (a :class:`zmtp.core.events.MonitorQueue`) and drops the oldest events past it,
+counting them in ``dropped``.
 
 Stop a monitor by leaving its ``async with`` block, by ``await monitor.aclose()``, or
 by closing the socket; the last event is then ``MONITOR_STOPPED``.
@@ -11,85 +12,52 @@ by closing the socket; the last event is then ``MONITOR_STOPPED``.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-from collections import deque
+from collections.abc import Callable
 
 import trio
 
+from zmtp.core.events import Event, MonitorEvent, MonitorQueue
+
 __all__ = ["Event", "Monitor", "MonitorEvent"]
-
-
-class Event(enum.IntFlag):
-    """Monitor event types; values equal libzmq's ``ZMQ_EVENT_*``."""
-
-    CONNECTED = 0x0001
-    CONNECT_DELAYED = 0x0002
-    CONNECT_RETRIED = 0x0004
-    LISTENING = 0x0008
-    BIND_FAILED = 0x0010
-    ACCEPTED = 0x0020
-    ACCEPT_FAILED = 0x0040
-    CLOSED = 0x0080
-    CLOSE_FAILED = 0x0100
-    DISCONNECTED = 0x0200
-    MONITOR_STOPPED = 0x0400
-    HANDSHAKE_FAILED_NO_DETAIL = 0x0800
-    HANDSHAKE_SUCCEEDED = 0x1000
-    HANDSHAKE_FAILED_PROTOCOL = 0x2000
-    HANDSHAKE_FAILED_AUTH = 0x4000
-    ALL = 0xFFFF
-
-
-@dataclasses.dataclass(frozen=True)
-class MonitorEvent:
-    """One thing that happened to a socket's connections.
-
-    ``value`` is libzmq's event value where it has one (a file descriptor, a retry
-    interval in ms, an errno); ``reason`` says why in words.
-    """
-
-    event: Event
-    endpoint: str
-    value: int = 0
-    reason: str = ""
 
 
 class Monitor:
     """An async iterator of :class:`MonitorEvent` for one socket."""
 
     def __init__(self, events: Event = Event.ALL, buffer: int = 1024) -> None:
-        self.mask = events
-        self.dropped = 0
-        self._buf: deque[MonitorEvent] = deque(maxlen=buffer)
+        self.queue = MonitorQueue(events, buffer)
         self._lot = trio.lowlevel.ParkingLot()
-        self._closed = False
-        self._on_close: list[object] = []
+        self.queue.on_event = self._wake
+        self._on_close: list[Callable[[], None]] = []
 
-    def _push(self, ev: MonitorEvent) -> None:
-        if self._closed or not ev.event & self.mask:
-            return
-        if len(self._buf) == self._buf.maxlen:
-            self.dropped += 1
-        self._buf.append(ev)
+    def _wake(self) -> None:
         self._lot.unpark_all()
 
-    def _stop(self, endpoint: str = "") -> None:
-        if self._closed:
-            return
-        self._buf.append(MonitorEvent(Event.MONITOR_STOPPED, endpoint))
-        self._closed = True
-        self._lot.unpark_all()
+    @property
+    def mask(self) -> Event:
+        return self.queue.mask
+
+    @property
+    def dropped(self) -> int:
+        """Events lost because this monitor's reader fell behind."""
+        return self.queue.dropped
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the monitor is closed by its user."""
+        self._on_close.append(callback)
 
     def __aiter__(self) -> Monitor:
         return self
 
     async def __anext__(self) -> MonitorEvent:
-        while not self._buf:
-            if self._closed:
+        queue = self.queue
+        while True:
+            ev = queue.pop()
+            if ev is not None:
+                return ev
+            if queue.closed:
                 raise StopAsyncIteration
             await self._lot.park()
-        return self._buf.popleft()
 
     async def receive(self) -> MonitorEvent:
         """The next event; raises ``trio.EndOfChannel`` after MONITOR_STOPPED."""
@@ -107,9 +75,9 @@ class Monitor:
 
     async def aclose(self) -> None:
         for detach in self._on_close:
-            detach()  # type: ignore[operator]
+            detach()
         self._on_close.clear()
-        self._stop()
+        self.queue.stop()
         await trio.lowlevel.checkpoint()
 
     async def __aenter__(self) -> Monitor:

@@ -594,6 +594,6 @@ class Options:
             return f"socket option {spec.name!r} is write-only: the socket acts on it"
         return f"socket option {spec.name!r} is the socket's state: ask the socket"
 
-    def _set_internal(self, name: str, value: Any) -> None:
+    def set_internal(self, name: str, value: Any) -> None:
         """Set a read-only value (the socket reports ``last_endpoint`` this way)."""
         self._values[name] = value

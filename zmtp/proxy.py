@@ -20,9 +20,9 @@ from typing import NoReturn
 
 import trio
 
+from zmtp._trio.socket import Socket
 from zmtp.constants import SocketType
 from zmtp.errors import Again
-from zmtp.socket import Socket
 
 __all__ = ["proxy"]
 

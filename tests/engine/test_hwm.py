@@ -25,7 +25,7 @@ import trio.testing
 from engine_helpers import fill_until_again, fill_until_send_waits, link
 
 import zmtp
-from zmtp.transport.stream import BATCH_BYTES, READ_SIZE
+from zmtp.core.stream import BATCH_BYTES, READ_SIZE
 
 SNDHWM, RCVHWM = 5, 7
 #: Big enough that the kernel's buffers hold few of them (tcp buffers autotune to MBs).

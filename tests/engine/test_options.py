@@ -317,14 +317,3 @@ async def test_the_linger_option_is_what_close_uses_by_default(
             await push.close()
             await monitor.wait_for(zmtp.Event.DISCONNECTED)
         assert len(drain(pull)) == 3000
-
-
-async def test_close_with_infinite_linger_does_not_wait_for_a_peer_that_never_came(
-    make: Callable[..., zmtp.Socket], fixed_endpoint: Callable[[], str]
-):
-    with trio.fail_after(5):
-        push = make(zmtp.PUSH, linger=-1)
-        await push.connect(fixed_endpoint())
-        push.send_nowait(b"for nobody")
-        await push.close()
-        assert push.closed

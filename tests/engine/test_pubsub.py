@@ -29,7 +29,7 @@ import trio.testing
 from engine_helpers import drain, fill_until_send_waits, link
 
 import zmtp
-from zmtp.transport.stream import BATCH_BYTES, READ_SIZE
+from zmtp.core.stream import BATCH_BYTES, READ_SIZE
 
 Make = Callable[..., zmtp.Socket]
 Endpoint = Callable[[], str]
@@ -469,7 +469,7 @@ async def test_a_subscriber_that_never_reads_slows_neither_the_publisher_nor_the
             tracemalloc.stop()
         assert got == list(range(SLOW_ROUNDS * SLOW_BATCH))
         assert peak < bound, f"{peak} bytes held while {published} were published"
-        assert xpub._pattern.dist.dropped > 0, "the slow subscriber's path held everything"
+        assert xpub._core.pattern.dist.dropped > 0, "the slow subscriber's path held everything"
         # The slow one holds at most its queue (plus one read), all in order.
         waiting = [int(m[0][:8]) for m in drain(slow)]
         assert waiting == sorted(waiting)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zmtp.transport.stream import _plain_ends
+from zmtp.core.stream import plain_ends as _plain_ends
 from zmtp.wire.frames import encode_batch
 
 frames = st.one_of(st.binary(max_size=300), st.builds(bytes, st.integers(0, 70000)))

@@ -20,7 +20,7 @@ KEEPALIVE = {
 
 
 def _os_socket(sock: zmtp.Socket) -> socket.socket:
-    (engine,) = sock._engines  # the one live connection
+    (engine,) = sock._rt.engines  # the one live connection
     return engine.sock
 
 

@@ -25,7 +25,7 @@ from hostile_helpers import KIB, MIB, Arena, MakeArena
 
 import zmtp
 from zmtp import Event
-from zmtp.transport.stream import StreamEngine
+from zmtp._trio.stream import StreamEngine
 
 #: The well-behaved peer in every test is libzmq (through pyzmq).
 pytestmark = pytest.mark.interop

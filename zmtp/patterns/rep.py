@@ -27,7 +27,6 @@ class Rep(ReceivesFairQueued):
 
     def __init__(self, options: Any = None) -> None:
         super().__init__(options)
-        del self.recv  # the state machine below, not the bare fair queue
         self.sending_reply = False
         self._reply_to: tuple[Pipe, list[Any]] | None = None
 

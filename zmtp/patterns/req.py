@@ -40,9 +40,6 @@ class Req(SendsLoadBalanced, ReceivesFairQueued):
 
     def __init__(self, options: Any = None) -> None:
         super().__init__(options)
-        # The hot-path shortcuts of the mixins bypass the state machine; undo them.
-        del self.send
-        del self.recv
         self.receiving_reply = False
         self.reply_pipe: Pipe | None = None
         self.request_id = random.getrandbits(32)

@@ -28,6 +28,10 @@ from zmtp.routing import Pipe
 _counter = struct.Struct(">I")
 
 
+def _keep(pipe: Pipe) -> None:
+    return None
+
+
 class Router(ReceivesFairQueued):
     socket_type = SocketType.ROUTER
     rfc = "RFC 28/REQREP"
@@ -37,12 +41,11 @@ class Router(ReceivesFairQueued):
 
     def __init__(self, options: Any = None) -> None:
         super().__init__(options)
-        del self.recv  # prefix the routing id, below
         self.by_id: dict[bytes, Pipe] = {}
         self.ids: dict[Pipe, bytes] = {}
         self._next_id = random.getrandbits(32)
         #: Set by the socket: closes a pipe's connection (handover of its id).
-        self.evict: Callable[[Pipe], None] = lambda pipe: None
+        self.evict: Callable[[Pipe], None] = _keep
 
     def _opt(self, name: str) -> Any:
         return self.options.get(name) if self.options is not None else False
@@ -79,6 +82,9 @@ class Router(ReceivesFairQueued):
         if not pipe.readable():
             self.ids.pop(pipe, None)
         detach_fq(self.fq, pipe)
+
+    def set_evict(self, evict: Callable[[Pipe], None]) -> None:
+        self.evict = evict
 
     def routing_id_of(self, pipe: Pipe) -> bytes | None:
         return self.ids.get(pipe)

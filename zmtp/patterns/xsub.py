@@ -96,6 +96,10 @@ class XSub(Pattern):
     def can_recv(self) -> bool:
         return self.fq.has_input()
 
+    @property
+    def last_pipe(self) -> Pipe | None:
+        return self.fq.last
+
 
 class Sub(XSub):
     socket_type = SocketType.SUB

@@ -128,6 +128,7 @@ class Pipe:
     """
 
     __slots__ = (
+        "__weakref__",
         "assigned_id",
         "attached",
         "endpoint",

@@ -38,9 +38,9 @@ This file never touches a socket.
 from __future__ import annotations
 
 import struct
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from zmtp import _fastpaths
 from zmtp.errors import ProtocolError, ZMTPValueError, detached
 
 __all__ = [
@@ -218,51 +218,8 @@ def encode_batch(messages: Sequence[Sequence[Buffer]], out: list[Buffer]) -> int
 # Large bodies, received in place
 
 
-def _bytearray_body(size: int) -> tuple[bytes | bytearray, memoryview]:
-    body = bytearray(size)
-    return body, memoryview(body)
-
-
-def _cpython_body_factory() -> Callable[[int], tuple[bytes | bytearray, memoryview]] | None:
-    """On CPython, a factory of *uninitialised* ``bytes`` objects plus a writable view of
-    their storage, so a large body is received straight into the object handed to the
-    application: no zero-filling, no final copy (about 70 us per MiB).
-
-    A fresh ``bytes`` object is private to the decoder until its last octet is written;
-    nothing can hash, share or read it before. The factory checks itself once and is
-    not used anywhere but CPython.
-    """
-    if sys.implementation.name != "cpython":
-        return None
-    try:
-        import ctypes
-
-        new = ctypes.pythonapi.PyBytes_FromStringAndSize
-        new.restype = ctypes.py_object
-        new.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t]
-        # A view straight over memory: no ctypes array type per size (such a type is
-        # a reference cycle, so it would wait for the cycle collector after each body).
-        view_of = ctypes.pythonapi.PyMemoryView_FromMemory
-        view_of.restype = ctypes.py_object
-        view_of.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int]
-        writable = 0x200  # PyBUF_WRITE
-        offset = sys.getsizeof(b"") - 1  # where a bytes object's octets start
-
-        def factory(size: int) -> tuple[bytes | bytearray, memoryview]:
-            body = new(None, size)
-            view: memoryview = view_of(id(body) + offset, size, writable)
-            return body, view
-
-        probe, view = factory(8)
-        view[:] = b"zmtp-ok!"
-        if probe != b"zmtp-ok!" or hash(probe) != hash(b"zmtp-ok!"):
-            return None
-        return factory
-    except Exception:  # pragma: no cover - any surprise: use the portable path
-        return None
-
-
-_new_body = _cpython_body_factory() or _bytearray_body
+# CPython lets us receive into a fresh ``bytes``; see zmtp._fastpaths.
+_new_body = _fastpaths.new_body
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,175 @@
+"""Operating-system sockets for tcp:// and ipc://, shared by every engine.
+
+Engines differ in how they *wait* (trio's ``wait_readable``, asyncio's ``add_reader``,
+a thread); what they do with the OS is the same, and lives here: open a listening
+socket for an endpoint, start a non-blocking connect, apply the ``tcp_*`` options to a
+new connection, and clear a stale ipc socket file. Nothing here blocks, except name
+resolution, which engines do with their own resolver before calling in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import socket as _socket
+import tempfile
+from typing import Any
+
+from zmtp.options import Options
+from zmtp.transport.endpoint import Endpoint, format_tcp
+
+__all__ = [
+    "CONNECT_PENDING",
+    "bind_address",
+    "connect_targets",
+    "ipc_target",
+    "open_ipc_listener",
+    "open_tcp_listener",
+    "remove_stale_ipc",
+    "start_connect",
+    "tune_tcp",
+]
+
+#: What a non-blocking connect answers while it is still in progress.
+CONNECT_PENDING = frozenset({errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK})
+
+
+def bind_address(ep: Endpoint, options: Options) -> tuple[str, int, Any]:
+    """``(host, port, family)`` to resolve for binding a tcp endpoint: ``*`` is every
+    interface (IPv6 and IPv4 when ``ipv6`` is set)."""
+    host = ep.host
+    ipv6 = options.get("ipv6")
+    if host == "*":
+        host = "::" if ipv6 else "0.0.0.0"
+    family = _socket.AF_UNSPEC if ipv6 else _socket.AF_INET
+    if ":" in host:
+        family = _socket.AF_INET6
+    return host, ep.port, family
+
+
+def open_tcp_listener(info: tuple[Any, ...], host: str, backlog: int) -> tuple[_socket.socket, str]:
+    """A listening, non-blocking tcp socket for one ``getaddrinfo`` result, and the
+    endpoint it is bound to (with the port the OS picked for ``*``)."""
+    fam, stype, proto, _, addr = info
+    lsock = _socket.socket(fam, stype, proto)
+    try:
+        lsock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+        if fam == _socket.AF_INET6 and host == "::":
+            lsock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY, 0)
+        lsock.bind(addr)
+        lsock.listen(backlog)
+        lsock.setblocking(False)
+    except BaseException:
+        lsock.close()
+        raise
+    bound_host, bound_port = lsock.getsockname()[:2]
+    return lsock, format_tcp(bound_host, bound_port)
+
+
+def open_ipc_listener(address: str, backlog: int) -> tuple[_socket.socket, str, str | None]:
+    """A listening, non-blocking Unix socket for an ipc address (``*``: a fresh file in
+    the temporary directory; ``@name``: Linux's abstract namespace), the endpoint, and
+    the socket file to unlink when done (None for an abstract name)."""
+    if address == "*":
+        address = os.path.join(tempfile.mkdtemp(prefix="zmtp-"), "socket")
+    sock_addr: str | bytes = address
+    path: str | None = address
+    if address.startswith("@"):
+        sock_addr = b"\0" + address[1:].encode()
+        path = None
+    else:
+        remove_stale_ipc(address)
+    lsock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        lsock.bind(sock_addr)
+        lsock.listen(backlog)
+        lsock.setblocking(False)
+    except BaseException:
+        lsock.close()
+        raise
+    return lsock, f"ipc://{address}", path
+
+
+def remove_stale_ipc(path: str) -> None:
+    """Remove a socket file left by a dead process; refuse one that is in use."""
+    if not os.path.exists(path):
+        return
+    probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        probe.settimeout(0.2)
+        probe.connect(path)
+    except (ConnectionRefusedError, FileNotFoundError):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return
+    except OSError:
+        return
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, f"{path} is in use by a live listener")
+
+
+def ipc_target(address: str) -> str | bytes:
+    """The ``connect`` address of an ipc endpoint (abstract names start with NUL)."""
+    return b"\0" + address[1:].encode() if address.startswith("@") else address
+
+
+def connect_targets(ep: Endpoint, infos: list[tuple[Any, ...]]) -> list[tuple[Any, Any]]:
+    """``(family, address)`` pairs to try, in order, for a resolved tcp endpoint or an
+    ipc one (``infos`` unused)."""
+    if ep.transport == "tcp":
+        return [(info[0], info[4]) for info in infos]
+    return [(_socket.AF_UNIX, ipc_target(ep.address))]
+
+
+def start_connect(family: Any, addr: Any) -> tuple[_socket.socket, int]:
+    """A non-blocking socket with its connect started, and the errno it answered
+    (0: connected; one of :data:`CONNECT_PENDING`: wait for writability, then read
+    ``SO_ERROR``; anything else: failed)."""
+    sock = _socket.socket(family, _socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        err = sock.connect_ex(addr)
+    except OSError as exc:  # e.g. an ipc path too long for the platform
+        err = exc.errno or errno.EINVAL
+    return sock, err
+
+
+def tune_tcp(sock: _socket.socket, options: Options) -> None:
+    """Apply ``TCP_NODELAY`` and the ``tcp_keepalive*`` / ``tcp_maxrt`` options to a new
+    tcp connection. An OS that refuses a value raises ``OSError`` here: the engine
+    then ends that connection only, reporting why."""
+    sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+    keepalive = options.get("tcp_keepalive")
+    if keepalive >= 0:
+        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_KEEPALIVE, keepalive)
+    if keepalive == 1:
+        for name, const in (
+            ("tcp_keepalive_idle", getattr(_socket, "TCP_KEEPIDLE", None)),
+            ("tcp_keepalive_intvl", getattr(_socket, "TCP_KEEPINTVL", None)),
+            ("tcp_keepalive_cnt", getattr(_socket, "TCP_KEEPCNT", None)),
+        ):
+            value = options.get(name)
+            if value > 0 and const is not None:
+                sock.setsockopt(_socket.IPPROTO_TCP, const, value)
+    maxrt = options.get("tcp_maxrt")
+    user_timeout = getattr(_socket, "TCP_USER_TIMEOUT", None)
+    if maxrt > 0 and user_timeout is not None:
+        sock.setsockopt(_socket.IPPROTO_TCP, user_timeout, maxrt)
+
+
+def peer_address(sock: _socket.socket) -> str:
+    """The peer's IP address (tcp), or "" (ipc): what a ZAP request calls Address."""
+    if sock.family in (_socket.AF_INET, _socket.AF_INET6):
+        try:
+            return str(sock.getpeername()[0])
+        except OSError:
+            return ""
+    return ""
+
+
+def os_reason(exc: OSError) -> str:
+    """An OS error as a monitor reason: its text and errno name."""
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return f"{exc.strerror or exc}" + (f" ({name})" if name else "")
