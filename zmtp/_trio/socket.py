@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from zmtp import _fastpaths
+from zmtp._options_api import OptionsMixin
 from zmtp._trio.stream import StreamEngine
 from zmtp.constants import DONTWAIT, SNDMORE, SocketType
 from zmtp.core.events import Event
@@ -45,7 +46,7 @@ from zmtp.core.socket import Binding, Connecter, SocketCore
 from zmtp.core.timing import next_reconnect_ivl
 from zmtp.errors import Again, FrameTypeError, InvalidState, SocketClosed, ZMTPError, ZMTPValueError
 from zmtp.monitor import Monitor
-from zmtp.options import ALIASES, OPTIONS
+from zmtp.options import Options
 from zmtp.routing import Pipe
 from zmtp.transport import os_sockets
 from zmtp.transport.endpoint import Endpoint
@@ -106,7 +107,7 @@ class _Listener:
         self.done = trio.Event()
 
 
-class Socket:
+class Socket(OptionsMixin):
     """A ZeroMQ socket on trio.
 
     ``Socket(zmtp.PUSH, sndhwm=10)`` or ``ctx.socket(zmtp.PUSH, sndhwm=10)``; options
@@ -163,7 +164,7 @@ class Socket:
         return self._core.type
 
     @property
-    def options(self) -> Any:
+    def options(self) -> Options:  # type: ignore[override]
         """The socket's :class:`zmtp.options.Options` (validated values)."""
         return self._core.options
 
@@ -181,6 +182,15 @@ class Socket:
         """Outgoing messages this socket dropped at close: ``linger`` expired (or was
         0) with them still queued, or an inproc peer never bound to take them."""
         return self._core.dropped
+
+    def _set_option(self, name: str, value: object) -> None:
+        self._core.setsockopt(name, value)
+
+    @property
+    def events(self) -> int:
+        """``zmtp.POLLIN`` if a message can be received now, ``zmtp.POLLOUT`` if one can
+        be sent now (pyzmq's ``sock.events``); takes nothing out of the socket."""
+        return self._core.poll_events()
 
     def setsockopt(self, name: str | int, value: Any) -> None:
         """pyzmq-style option setter: a name (``"sndhwm"``) or pyzmq's integer
@@ -845,20 +855,3 @@ async def exit_nursery(cm: Any, exc: tuple[Any, Any, Any]) -> bool | None:
         if inner is not None and len(group.exceptions) == 1 and group.exceptions[0] is inner:
             raise inner from None
         raise
-
-
-def _option_property(name: str) -> property:
-    def get(self: Socket) -> Any:
-        return self._core.options.get(name)
-
-    def set(self: Socket, value: Any) -> None:
-        self._core.setsockopt(name, value)
-
-    spec = OPTIONS.get(name)
-    return property(
-        get, None if spec is not None and spec.readonly else set, doc=spec.doc if spec else None
-    )
-
-
-for _name in [*OPTIONS, *ALIASES, "hwm"]:
-    setattr(Socket, _name, _option_property(_name))

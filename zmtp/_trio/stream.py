@@ -56,7 +56,7 @@ from zmtp.core.stream import (
     StreamCore,
     coalesce,
 )
-from zmtp.errors import PeerError, ProtocolError
+from zmtp.errors import PeerError, ProtocolError, detached
 from zmtp.transport.os_sockets import os_reason, peer_address
 from zmtp.wire import AuthDecision
 from zmtp.wire.events import AuthRequest, HandshakeComplete
@@ -258,7 +258,7 @@ class StreamEngine(StreamCore):
                 if not asked:
                     break
             if conn.error is not None:
-                raise conn.error
+                raise detached(conn.error)
             if not data:
                 raise ConnectionLost("peer closed during the handshake")
 
@@ -269,7 +269,7 @@ class StreamEngine(StreamCore):
             assert self.pipe is not None
             self.pipe.in_q.put_many(msgs)
         if self.conn.error is not None:
-            raise self.conn.error
+            raise detached(self.conn.error)
         out = self.conn.data_to_send()
         if out:
             self.pending.append(out)
@@ -334,7 +334,7 @@ class StreamEngine(StreamCore):
                 if msgs:
                     put_many(msgs)
             if conn.error is not None:
-                raise conn.error
+                raise detached(conn.error)
             out = conn.data_to_send()
             if out:
                 self.pending.append(out)

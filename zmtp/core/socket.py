@@ -37,7 +37,7 @@ from zmtp.core.events import Event, MonitorEvent, MonitorQueue, handshake_failur
 from zmtp.core.security import ZapClient, new_connection
 from zmtp.errors import FrameTypeError, ProtocolError, SocketClosed, ZMTPValueError
 from zmtp.frame import Frame
-from zmtp.options import Options
+from zmtp.options import Options, check_topic
 from zmtp.patterns import Pattern, pattern_for
 from zmtp.routing import MsgQueue, Pipe
 from zmtp.transport.endpoint import Endpoint, parse_endpoint
@@ -83,17 +83,6 @@ def as_frame(data: Any) -> bytes:
         raise FrameTypeError(
             f"a frame must be bytes-like (bytes, bytearray, memoryview), got {type(data).__name__}"
         ) from None
-
-
-def topic_bytes(topic: Any) -> bytes:
-    """A subscription topic: ``bytes``-like or ``str`` (UTF-8); anything else is refused."""
-    if isinstance(topic, str):
-        return topic.encode("utf-8")
-    if isinstance(topic, (bytes, bytearray, memoryview)):
-        return bytes(topic)
-    raise ZMTPValueError(
-        f"a subscription topic is bytes or str (RFC 29 prefixes), got {type(topic).__name__}"
-    )
 
 
 class SocketRuntime(Protocol):
@@ -267,12 +256,12 @@ class SocketCore:
         """SUB: receive messages whose first frame starts with ``topic`` (``b""``: all).
         On an XPUB with ``xpub_manual``, subscribe the peer of the last subscription."""
         self.check_open()
-        self.pattern.subscribe(topic_bytes(topic))
+        self.pattern.subscribe(check_topic(topic))
 
     def unsubscribe(self, topic: bytes | str = b"") -> None:
         """Undo one :meth:`subscribe` of ``topic``."""
         self.check_open()
-        self.pattern.unsubscribe(topic_bytes(topic))
+        self.pattern.unsubscribe(check_topic(topic))
 
     # -- monitor -----------------------------------------------------------------------
 
