@@ -61,3 +61,6 @@ def bench(session: nox.Session) -> None:
     """zmtp and pyzmq side by side: throughput and latency, with ratios."""
     session.install("-e", ".[test]")
     session.run("python", "interop/bench.py", *session.posargs)
+    # One hostile peer must not stall the others (a good peer's round trip, with and
+    # without a peer sending a 1,000,000-frame message), zmtp and libzmq side by side.
+    session.run("python", "interop/bench_fairness.py")

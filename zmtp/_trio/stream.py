@@ -71,8 +71,10 @@ Authenticate = Callable[["StreamEngine", AuthRequest], Awaitable[AuthDecision]]
 
 #: Fairness: a read whose parsing took longer than this (seconds) makes the next read
 #: half as big, and the reader yields at once; one that took less than a quarter of it
-#: lets reads grow back to READ_SIZE.
-_TURN = 0.004
+#: lets reads grow back to READ_SIZE. A connection's first reads start at _FIRST_READ,
+#: so not even the first one can hold the loop for long.
+_TURN = 0.002
+_FIRST_READ = 64 * 1024
 #: The smallest read the reader shrinks to.
 _MIN_READ = 4096
 
@@ -298,7 +300,7 @@ class StreamEngine(StreamCore):
         hb = self.start_heartbeat(current_time())
         split = self.split
         unyielded = 0  # reads since this task last let others run
-        read_size = READ_SIZE
+        read_size = _FIRST_READ
         while True:
             big = conn.body_buffer()
             started = current_time()
