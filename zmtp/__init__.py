@@ -36,9 +36,8 @@ from zmtp.errors import (
     ZMTPValueError,
     strerror,
 )
+from zmtp.version import __version__, has, zmq_version, zmq_version_info
 from zmtp.wire.z85 import curve_keypair, curve_public
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Again",
@@ -53,9 +52,11 @@ __all__ = [
     "HostUnreachable",
     "InvalidState",
     "MechanismUnavailable",
+    "MessageTracker",
     "Monitor",
     "MonitorEvent",
     "PeerError",
+    "Poller",
     "ProtocolError",
     "Socket",
     "SocketClosed",
@@ -70,15 +71,20 @@ __all__ = [
     "auth",
     "curve_keypair",
     "curve_public",
+    "has",
     "proxy",
     "strerror",
+    "zmq_version",
+    "zmq_version_info",
 ]
 __all__ += _constants.__all__
 
 if _typing.TYPE_CHECKING:  # pragma: no cover
     from zmtp import auth
     from zmtp._trio.context import Context
+    from zmtp._trio.poll import Poller
     from zmtp._trio.socket import Socket
+    from zmtp.core.serialize import MessageTracker
     from zmtp.frame import Frame
     from zmtp.monitor import Event, Monitor, MonitorEvent
     from zmtp.proxy import proxy
@@ -86,6 +92,8 @@ if _typing.TYPE_CHECKING:  # pragma: no cover
 _LAZY = {
     "Context": "zmtp._trio.context",
     "Socket": "zmtp._trio.socket",
+    "Poller": "zmtp._trio.poll",
+    "MessageTracker": "zmtp.core.serialize",
     "Event": "zmtp.monitor",
     "Monitor": "zmtp.monitor",
     "MonitorEvent": "zmtp.monitor",

@@ -32,24 +32,29 @@ import os
 import socket as _socket
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import trio
 
 from zmtp import _fastpaths
+from zmtp._async_api import AsyncSocketAPI
 from zmtp._options_api import OptionsMixin
+from zmtp._trio.poll import POLLIN, poll_one
 from zmtp._trio.stream import StreamEngine
 from zmtp.constants import DONTWAIT, SNDMORE, SocketType
 from zmtp.core.events import Event
 from zmtp.core.security import ZAP_ENDPOINT
+from zmtp.core.serialize import MessageTracker, text_frame
 from zmtp.core.socket import Binding, Connecter, SocketCore
 from zmtp.core.timing import next_reconnect_ivl
-from zmtp.errors import Again, FrameTypeError, InvalidState, SocketClosed, ZMTPError, ZMTPValueError
+from zmtp.errors import Again, InvalidState, SocketClosed, ZMTPError, ZMTPValueError
+from zmtp.frame import Frame
 from zmtp.monitor import Monitor
 from zmtp.options import Options
 from zmtp.routing import Pipe
 from zmtp.transport import os_sockets
 from zmtp.transport.endpoint import Endpoint
+from zmtp.transport.os_sockets import bind_error
 from zmtp.wire import AuthDecision
 from zmtp.wire.events import AuthRequest
 
@@ -107,7 +112,7 @@ class _Listener:
         self.done = trio.Event()
 
 
-class Socket(OptionsMixin):
+class Socket(OptionsMixin, AsyncSocketAPI):
     """A ZeroMQ socket on trio.
 
     ``Socket(zmtp.PUSH, sndhwm=10)`` or ``ctx.socket(zmtp.PUSH, sndhwm=10)``; options
@@ -162,6 +167,11 @@ class Socket(OptionsMixin):
     @property
     def type(self) -> SocketType:
         return self._core.type
+
+    @property
+    def core(self) -> SocketCore:
+        """The engine-neutral core of this socket (what pollers and tools look at)."""
+        return self._core
 
     @property
     def options(self) -> Options:  # type: ignore[override]
@@ -352,8 +362,9 @@ class Socket(OptionsMixin):
         try:
             binding: Binding = await nursery.start(self._listen, ep)
         except OSError as exc:
-            core.emit(Event.BIND_FAILED, endpoint, exc.errno or 0, str(exc))
-            raise ZMTPError(f"cannot bind {endpoint}: {exc.strerror or exc}") from exc
+            failure = bind_error(exc, endpoint)
+            core.emit(Event.BIND_FAILED, endpoint, failure.errno, str(exc))
+            raise failure from exc
         return core.bound(endpoint, binding)
 
     async def unbind(self, endpoint: str) -> None:
@@ -541,12 +552,21 @@ class Socket(OptionsMixin):
                 infos = await trio.socket.getaddrinfo(
                     ep.host, ep.port, family=family, type=_socket.SOCK_STREAM
                 )
+                if ep.source_host:  # connect from an address of the same family only
+                    infos = [
+                        i for i in infos if (":" in ep.source_host) == (i[0] == _socket.AF_INET6)
+                    ] or infos
             except OSError as exc:
                 core.emit(Event.CLOSED, endpoint, exc.errno or 0, f"cannot resolve: {exc}")
                 return None
         last = ""
+        source = os_sockets.connect_source(ep)
         for family, addr in os_sockets.connect_targets(ep, infos):
-            sock, err = os_sockets.start_connect(family, addr)
+            try:
+                sock, err = os_sockets.start_connect(family, addr, source)
+            except OSError as exc:  # the source address cannot be bound
+                last = os_sockets.os_reason(exc)
+                continue
             try:
                 if err in os_sockets.CONNECT_PENDING:
                     core.emit(Event.CONNECT_DELAYED, endpoint, err)
@@ -634,17 +654,20 @@ class Socket(OptionsMixin):
         if not core.try_send(core.prepare(msg_parts)):
             raise Again(f"{self.type.name}: no peer can take a message now")
 
-    async def send_multipart(self, msg_parts: Sequence[Any], flags: int = 0) -> None:
+    async def send_multipart(
+        self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False
+    ) -> MessageTracker | None:
         """Send a whole message; waits while no peer can take it (HWM, no peer yet).
 
         With ``flags=zmtp.DONTWAIT`` (or when ``sndtimeo`` expires) raises
         :class:`zmtp.Again` instead of waiting. Cancellation-safe: a cancelled call
-        sent nothing.
+        sent nothing. ``copy``/``track`` as in :meth:`send`.
         """
         core = self._core
         frames = core.prepare(msg_parts)
         await self._send_frames(frames, flags)
         core.send_partial = []
+        return MessageTracker() if track else None
 
     async def _send_frames(self, frames: list[bytes], flags: int) -> None:
         if flags:
@@ -679,9 +702,24 @@ class Socket(OptionsMixin):
             if psend(frames):
                 return
 
-    async def send(self, data: Any, flags: int = 0, *, more: bool = False) -> None:
+    async def send(
+        self,
+        data: Any,
+        flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
+        *,
+        more: bool = False,
+    ) -> MessageTracker | None:
         """Send one frame; with ``more=True`` (or ``flags=zmtp.SNDMORE``) it is held
-        until the message's last frame is sent."""
+        until the message's last frame is sent.
+
+        ``copy`` and ``track`` are pyzmq's: zmtp sends immutable ``bytes`` (a
+        ``bytearray`` or ``memoryview`` is copied), so ``track=True`` returns a
+        :class:`~zmtp.core.serialize.MessageTracker` that is already done."""
+        if track:
+            await self.send(data, flags, more=more)
+            return MessageTracker()
         core = self._core
         if type(data) is bytes and not (flags or more or core.send_partial or core.closing):
             if _cancel_requested():
@@ -691,16 +729,17 @@ class Socket(OptionsMixin):
                 if self._yield_count >= _YIELD_EVERY:
                     self._yield_count = 0
                     await trio.lowlevel.cancel_shielded_checkpoint()
-                return
+                return None
             await self._send_frames([data], 0)
-            return
+            return None
         _check_flags(flags)
         if more or flags & SNDMORE:
             core.hold(data)
             if _cancel_requested():
                 await trio.lowlevel.checkpoint()
-            return
+            return None
         await self.send_multipart([data], flags)
+        return None
 
     def send_nowait(self, data: Any, *, more: bool = False) -> None:
         if more:
@@ -710,10 +749,10 @@ class Socket(OptionsMixin):
 
     async def send_string(self, text: str, flags: int = 0, encoding: str = "utf-8") -> None:
         """Send ``text`` encoded (UTF-8 by default) as one frame."""
-        await self.send(_encode_text(text, encoding), flags)
+        await self.send(text_frame(text, encoding), flags)
 
     def send_string_nowait(self, text: str, encoding: str = "utf-8") -> None:
-        self.send_nowait(_encode_text(text, encoding))
+        self.send_nowait(text_frame(text, encoding))
 
     # -- receiving ---------------------------------------------------------------------
 
@@ -776,13 +815,19 @@ class Socket(OptionsMixin):
             if msg is not None:
                 return msg
 
-    async def recv(self, flags: int = 0, *, copy: bool = True) -> Any:
+    @overload
+    async def recv(self, flags: int = 0, *, copy: Literal[True] = True) -> bytes: ...
+    @overload
+    async def recv(self, flags: int = 0, *, copy: Literal[False]) -> Frame: ...
+    @overload
+    async def recv(self, flags: int = 0, *, copy: bool) -> bytes | Frame: ...
+    async def recv(self, flags: int = 0, *, copy: bool = True) -> bytes | Frame:
         """The next frame. For a multipart message, the following frames come from
         the next calls while ``rcvmore`` is true (pyzmq's behaviour). With
         ``copy=False``, a :class:`zmtp.Frame` carrying the connection's properties."""
         core = self._core
         if not copy:
-            data = await self.recv(flags)
+            data: bytes = await self.recv(flags)
             return core.frame(data)
         if core.recv_partial:
             if _cancel_requested():
@@ -791,7 +836,7 @@ class Socket(OptionsMixin):
         if not (flags or core.closing):
             if _cancel_requested():
                 await trio.lowlevel.checkpoint()
-            msg = self._precv()
+            msg: list[bytes] | None = self._precv()
             if msg is not None:
                 self._yield_count += 1
                 if self._yield_count >= _YIELD_EVERY:
@@ -810,8 +855,14 @@ class Socket(OptionsMixin):
         return frame
 
     async def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
-        data: bytes = await self.recv(flags)
+        data = await self.recv(flags)
         return data.decode(encoding)
+
+    async def poll(self, timeout: float | None = None, flags: int = POLLIN) -> int:
+        """Wait up to ``timeout`` ms (None: forever) until the socket can receive
+        (``zmtp.POLLIN``) or send (``zmtp.POLLOUT``) as ``flags`` asks; the ready
+        events, 0 if none. Takes nothing out of the socket."""
+        return await poll_one(self, timeout, flags)
 
     def recv_string_nowait(self, encoding: str = "utf-8") -> str:
         return self.recv_nowait().decode(encoding)
@@ -834,14 +885,6 @@ def _check_flags(flags: int) -> None:
         raise ZMTPValueError(
             f"flags are zmtp.DONTWAIT and zmtp.SNDMORE (pyzmq's NOBLOCK/SNDMORE), got {flags!r}"
         )
-
-
-def _encode_text(text: Any, encoding: str) -> bytes:
-    if not isinstance(text, str):
-        raise FrameTypeError(
-            f"send_string takes a str, got {type(text).__name__} (use send() for bytes)"
-        )
-    return text.encode(encoding)
 
 
 async def exit_nursery(cm: Any, exc: tuple[Any, Any, Any]) -> bool | None:

@@ -29,7 +29,7 @@ to ``linger`` ms; what is left then is dropped and counted in :attr:`SocketCore.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from zmtp.constants import SocketType
@@ -208,6 +208,8 @@ class SocketCore:
         #: inproc link nobody bound in time.
         self.dropped = 0
         self.zap = ZapClient()
+        #: Called whenever what poll_events() answers may have changed (pollers).
+        self.watchers: list[Callable[[], None]] = []
         context.register(self)
         if subscribe is not None:
             topics = [subscribe] if isinstance(subscribe, (bytes, str)) else subscribe
@@ -217,6 +219,20 @@ class SocketCore:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "closing" if self.closing else "open"
         return f"<SocketCore {self.type.name} {state}>"
+
+    # -- readiness -----------------------------------------------------------------------
+
+    def wake_send(self) -> None:
+        """A send may now succeed: wake the engine's waiting senders and any poller."""
+        self.runtime.wake_send()
+        for watcher in self.watchers:
+            watcher()
+
+    def wake_recv(self) -> None:
+        """A receive may now succeed (or the socket closed): wake receivers and pollers."""
+        self.runtime.wake_recv()
+        for watcher in self.watchers:
+            watcher()
 
     # -- options -----------------------------------------------------------------------
 
@@ -438,7 +454,7 @@ class SocketCore:
             return None
         self.probe(pipe)
         if pipe.out_q.items:
-            self.runtime.wake_send()
+            self.wake_send()
         return pipe
 
     def refusal(self) -> str:
@@ -494,7 +510,7 @@ class SocketCore:
         if not self.pattern.attach(pipe):
             return False
         pipe.attached = True
-        self.runtime.wake_send()
+        self.wake_send()
         if pipe.readable():
             self.pipe_readable(pipe)
         return True
@@ -516,16 +532,16 @@ class SocketCore:
         if pipe.attached:
             self.pattern.terminated(pipe)
             # The pattern may have something new to receive (XPUB's unsubscriptions).
-            self.runtime.wake_recv()
+            self.wake_recv()
 
     def pipe_readable(self, pipe: Pipe) -> None:
         self.pattern.read_activated(pipe)
-        self.runtime.wake_recv()
+        self.wake_recv()
 
     def pipe_writable(self, pipe: Pipe) -> None:
         if pipe.state == "active":
             self.pattern.write_activated(pipe)
-            self.runtime.wake_send()
+            self.wake_send()
 
     def probe(self, pipe: Pipe) -> None:
         """``probe_router``: greet every new peer with an empty message (libzmq)."""
@@ -637,8 +653,8 @@ class SocketCore:
         """The socket starts closing: no more sends or receives; connecters keep
         trying so what is queued can still leave (the engine waits up to ``linger``)."""
         self.closing = True
-        self.runtime.wake_send()
-        self.runtime.wake_recv()
+        self.wake_send()
+        self.wake_recv()
 
     def unsent(self) -> int:
         """Messages still queued for tcp/ipc peers: what lingering waits for. Not
@@ -670,8 +686,8 @@ class SocketCore:
         for binding in bindings:
             self._release(binding)
         self.bindings.clear()
-        self.runtime.wake_send()
-        self.runtime.wake_recv()
+        self.wake_send()
+        self.wake_recv()
         return bindings
 
     def stop_monitors(self) -> None:
