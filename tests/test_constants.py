@@ -86,9 +86,10 @@ def test_monitor_event_values_are_the_event_constants() -> None:
 
 def test_socket_types_pyzmq_has_but_zmtp_cannot_speak_are_refused_by_name() -> None:
     assert zmtp.SocketType.coerce(zmtp.XREQ) is zmtp.DEALER
-    for kind in (zmtp.STREAM, "stream", zmtp.DGRAM):
-        with pytest.raises(zmtp.ZMTPValueError, match=r"does not support (STREAM|DGRAM)"):
+    for kind in (zmtp.DGRAM, "dgram"):
+        with pytest.raises(zmtp.ZMTPValueError, match=r"does not support DGRAM"):
             zmtp.SocketType.coerce(kind)
+    assert zmtp.SocketType.coerce("stream") is zmtp.STREAM == 11
 
 
 # ---------------------------------------------------------------------------------------

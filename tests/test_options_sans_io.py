@@ -302,6 +302,8 @@ def _socket_type_for(name: str) -> int:
     for prefix, kind in (("req_", zmq.REQ), ("router_", zmq.ROUTER), ("xpub_", zmq.XPUB)):
         if name.startswith(prefix):
             return kind
+    if name == "stream_notify":
+        return zmq.STREAM
     return zmq.ROUTER if name in ("probe_router", "connect_routing_id") else zmq.DEALER
 
 

@@ -206,6 +206,10 @@ class OptionsMixin:
     probe_router = BoolOption("probe_router")
     PROBE_ROUTER = BoolOption("probe_router")
 
+    # stream_notify (libzmq 73)
+    stream_notify = BoolOption("stream_notify")
+    STREAM_NOTIFY = BoolOption("stream_notify")
+
     # xpub_verbose (libzmq 40)
     xpub_verbose = BoolOption("xpub_verbose")
     XPUB_VERBOSE = BoolOption("xpub_verbose")

@@ -745,7 +745,7 @@ class SocketType(enum.IntEnum):
     PUSH = 8
     XPUB = 9
     XSUB = 10
-    # 11 is libzmq's STREAM, which speaks raw TCP rather than ZMTP; 18 is DGRAM (UDP).
+    STREAM = 11  # libzmq's raw TCP socket: no ZMTP on the wire
     SERVER = 12  # RFC 41/CLIENTSERVER (draft in libzmq)
     CLIENT = 13
     RADIO = 14  # RFC 48/RADIODISH (draft)
@@ -789,13 +789,12 @@ class SocketType(enum.IntEnum):
             raise ZMTPValueError(f"unknown socket type {value!r}") from None
 
 
-#: pyzmq's socket types that do not speak ZMTP, so zmtp has none of them.
-_NOT_ZMTP = {"STREAM": 11, "DGRAM": 18}
+#: pyzmq's socket types that zmtp has none of.
+_NOT_ZMTP = {"DGRAM": 18}
 
 
 def _not_zmtp(name: str) -> str:
-    what = "raw TCP" if name == "STREAM" else "UDP datagrams"
-    return f"zmtp does not support {name} sockets: they speak {what}, not ZMTP"
+    return f"zmtp does not support {name} sockets: they speak UDP datagrams, not ZMTP"
 
 
 PAIR = SocketType.PAIR
@@ -820,8 +819,8 @@ CHANNEL = SocketType.CHANNEL
 #: pyzmq's old names of DEALER and ROUTER.
 XREQ = SocketType.DEALER
 XREP = SocketType.ROUTER
-#: Defined for pyzmq code; ``Socket(zmtp.STREAM)`` says why zmtp has no such socket.
-STREAM = 11
+STREAM = SocketType.STREAM
+#: Defined for pyzmq code; ``Socket(zmtp.DGRAM)`` says why zmtp has no such socket.
 DGRAM = 18
 
 _T = SocketType
@@ -848,6 +847,8 @@ COMPATIBLE_PEERS: dict[SocketType, frozenset[SocketType]] = {
     _T.GATHER: frozenset({_T.SCATTER}),
     _T.PEER: frozenset({_T.PEER}),
     _T.CHANNEL: frozenset({_T.CHANNEL}),
+    # STREAM peers speak no ZMTP: a ZMTP peer announcing STREAM suits nobody.
+    _T.STREAM: frozenset(),
 }
 
 

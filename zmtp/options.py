@@ -321,6 +321,13 @@ _SPECS = [
         check=_routing_id,
     ),
     _bool("probe_router", "send an empty message to every new peer"),
+    OptionSpec(
+        "stream_notify",
+        _number("stream_notify"),
+        True,
+        bool,
+        "STREAM: an empty message from a peer when it connects and disconnects",
+    ),
     # Publish-subscribe (RFC 29), with libzmq's semantics.
     _bool("xpub_verbose", "XPUB reports every subscription, not only new ones"),
     _bool("xpub_verbose_unsubscribe", "XPUB reports every (un)subscription"),

@@ -40,6 +40,7 @@ from zmtp import _fastpaths
 from zmtp._async_api import AsyncSocketAPI
 from zmtp._options_api import OptionsMixin
 from zmtp._trio.poll import POLLIN, poll_one
+from zmtp._trio.raw import RawEngine
 from zmtp._trio.stream import StreamEngine
 from zmtp.constants import DONTWAIT, SNDMORE, SocketType
 from zmtp.core.events import Event
@@ -85,7 +86,7 @@ class _Runtime:
         self.send_lot = trio.lowlevel.ParkingLot()
         self.recv_lot = trio.lowlevel.ParkingLot()
         self.drain_lot = trio.lowlevel.ParkingLot()
-        self.engines: set[StreamEngine] = set()
+        self.engines: set[StreamEngine | RawEngine] = set()
 
     def wake_send(self) -> None:
         self.send_lot.unpark_all()
@@ -469,7 +470,7 @@ class Socket(OptionsMixin, AsyncSocketAPI):
         tcp: bool,
         as_server: bool,
         connecter: Connecter | None = None,
-    ) -> StreamEngine | None:
+    ) -> StreamEngine | RawEngine | None:
         """An engine for a new OS connection; None (connection closed, the reason on
         the monitor) if this connection cannot be set up: an OS refusing a tcp option,
         or security options that became unusable since bind/connect. Only this
@@ -478,6 +479,8 @@ class Socket(OptionsMixin, AsyncSocketAPI):
             sock.setblocking(False)
             if tcp:
                 os_sockets.tune_tcp(sock, self._core.options)
+            if self._core.pattern.raw:
+                return RawEngine(self._core, sock, endpoint, connecter=connecter)
             return StreamEngine(
                 self._core,
                 self._authenticate,
@@ -586,7 +589,7 @@ class Socket(OptionsMixin, AsyncSocketAPI):
 
     # -- engines -----------------------------------------------------------------------
 
-    async def _run_engine(self, engine: StreamEngine) -> None:
+    async def _run_engine(self, engine: StreamEngine | RawEngine) -> None:
         rt = self._rt
         rt.engines.add(engine)
         try:

@@ -119,6 +119,10 @@ class ConnectionHost(Protocol):
         self, endpoint: str, conn: Connection, peer_address: str, connecter: Connecter | None
     ) -> Pipe | None: ...
 
+    def raw_connection_ready(
+        self, endpoint: str, peer_address: str, connecter: Connecter | None
+    ) -> Pipe | None: ...
+
     def refusal(self) -> str: ...
 
     def connection_event(self, pipe: Pipe, ev: Any) -> None: ...
@@ -303,9 +307,16 @@ class SocketCore:
         calls :meth:`bind_inproc`)."""
         ep = parse_endpoint(endpoint, bind=True)
         self.check_open()
-        if ep.transport != "inproc":
+        self._check_transport(ep)
+        if ep.transport != "inproc" and not self.pattern.raw:
             self.new_connection(as_server=True)  # refuse a bad security setup now
         return ep
+
+    def _check_transport(self, ep: Endpoint) -> None:
+        if self.pattern.raw and ep.transport == "inproc":
+            raise ZMTPValueError(
+                f"{self.type.name} sockets speak raw bytes over tcp or ipc, not inproc"
+            )
 
     def bind_inproc(self, ep: Endpoint) -> str:
         self.context.inproc.bind(self, ep.address)
@@ -350,7 +361,8 @@ class SocketCore:
         """
         ep = parse_endpoint(endpoint, bind=False)
         self.check_open()
-        if ep.transport != "inproc":
+        self._check_transport(ep)
+        if ep.transport != "inproc" and not self.pattern.raw:
             self.new_connection(as_server=False)  # refuse a bad security setup now
         if endpoint in self.connecters:
             raise ZMTPValueError(f"already connected to {endpoint!r}")
@@ -369,8 +381,10 @@ class SocketCore:
                 raise
         else:
             # A ROUTER can queue for the peer of this connect only if it named it.
-            early = (self.pattern.attach_before_connect or bool(assigned)) and not (
-                self.options.get("immediate")
+            early = (
+                (self.pattern.attach_before_connect or bool(assigned))
+                and not self.options.get("immediate")
+                and not self.pattern.raw  # a raw peer exists only once connected
             )
             if early:
                 pipe = conn.pipe = self.new_pipe(str(ep))
@@ -455,6 +469,23 @@ class SocketCore:
         self.probe(pipe)
         if pipe.out_q.items:
             self.wake_send()
+        return pipe
+
+    def raw_connection_ready(
+        self, endpoint: str, peer_address: str, connecter: Connecter | None
+    ) -> Pipe | None:
+        """A raw (STREAM) connection is up: there is no handshake, so its pipe is made
+        at once; None to refuse it."""
+        if self.closing:
+            return None
+        pipe = self.new_pipe(endpoint)
+        if connecter is not None:
+            pipe.assigned_id = connecter.assigned_id
+        pipe.properties = Metadata({"Peer-Address": peer_address.encode()})
+        if not self.attach(pipe):
+            self.pipes.discard(pipe)
+            return None
+        self.emit(Event.HANDSHAKE_SUCCEEDED, endpoint)
         return pipe
 
     def refusal(self) -> str:
