@@ -194,3 +194,30 @@ def test_version_and_capabilities_answer_for_zmtp() -> None:
     for missing in ("pgm", "tipc", "norm", "gssapi", "draft", "no such thing"):
         assert zmtp.has(missing) is False
     assert zmtp.__version__.count(".") == 2
+
+
+async def test_string_options_and_pyzmq_short_names(make: Callable[..., zmtp.Socket]) -> None:
+    sub = make(zmtp.SUB)
+    sub.setsockopt_string(zmtp.IDENTITY, "reader-é")
+    assert sub.getsockopt_string(zmtp.IDENTITY) == "reader-é"
+    assert sub.getsockopt(zmtp.ROUTING_ID) == "reader-é".encode()
+    sub.set_string(zmtp.SUBSCRIBE, "weather")
+    sub.set(zmtp.RCVHWM, 7)
+    assert sub.get(zmtp.RCVHWM) == sub.RCVHWM == sub.rcvhwm == 7
+    sub.RCVTIMEO = 2000
+    assert sub.getsockopt("rcvtimeo") == 2000
+    assert sub.getsockopt(zmtp.RCVMORE) == 0
+    assert sub.getsockopt(zmtp.TYPE) == zmtp.SUB
+    with pytest.raises(zmtp.ZMTPTypeError, match="takes a str"):
+        sub.setsockopt_string(zmtp.SUBSCRIBE, b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(zmtp.ZMTPTypeError, match="not a bytes or text option"):
+        sub.getsockopt_string(zmtp.RCVHWM)
+
+
+async def test_options_of_a_closed_socket_are_refused(make: Callable[..., zmtp.Socket]) -> None:
+    push = make(zmtp.PUSH)
+    await push.close()
+    with pytest.raises(zmtp.SocketClosed):
+        push.sndhwm = 5
+    with pytest.raises(zmtp.SocketClosed):
+        push.setsockopt(zmtp.LINGER, 0)

@@ -38,7 +38,7 @@ import trio
 
 from zmtp import _fastpaths
 from zmtp._async_api import AsyncSocketAPI
-from zmtp._options_api import OptionsMixin
+from zmtp._socket_api import SocketAPI
 from zmtp._trio.poll import POLLIN, poll_one
 from zmtp._trio.raw import RawEngine
 from zmtp._trio.stream import StreamEngine
@@ -51,7 +51,6 @@ from zmtp.core.timing import next_reconnect_ivl
 from zmtp.errors import Again, InvalidState, SocketClosed, ZMTPError, ZMTPValueError
 from zmtp.frame import Frame
 from zmtp.monitor import Monitor
-from zmtp.options import Options
 from zmtp.routing import Pipe
 from zmtp.transport import os_sockets
 from zmtp.transport.endpoint import Endpoint
@@ -113,7 +112,7 @@ class _Listener:
         self.done = trio.Event()
 
 
-class Socket(OptionsMixin, AsyncSocketAPI):
+class Socket(SocketAPI, AsyncSocketAPI):
     """A ZeroMQ socket on trio.
 
     ``Socket(zmtp.PUSH, sndhwm=10)`` or ``ctx.socket(zmtp.PUSH, sndhwm=10)``; options
@@ -162,55 +161,6 @@ class Socket(OptionsMixin, AsyncSocketAPI):
         self._zap_socket: Socket | None = None
         self._zap_waiting: dict[bytes, list[Any]] = {}
         self.context.adopt(self)
-
-    # -- the core's state, read-only ---------------------------------------------------
-
-    @property
-    def type(self) -> SocketType:
-        return self._core.type
-
-    @property
-    def core(self) -> SocketCore:
-        """The engine-neutral core of this socket (what pollers and tools look at)."""
-        return self._core
-
-    @property
-    def options(self) -> Options:  # type: ignore[override]
-        """The socket's :class:`zmtp.options.Options` (validated values)."""
-        return self._core.options
-
-    @property
-    def closed(self) -> bool:
-        return self._core.closed
-
-    @property
-    def rcvmore(self) -> bool:
-        """True while frames of a message read with :meth:`recv` remain."""
-        return self._core.rcvmore
-
-    @property
-    def dropped(self) -> int:
-        """Outgoing messages this socket dropped at close: ``linger`` expired (or was
-        0) with them still queued, or an inproc peer never bound to take them."""
-        return self._core.dropped
-
-    def _set_option(self, name: str, value: object) -> None:
-        self._core.setsockopt(name, value)
-
-    @property
-    def events(self) -> int:
-        """``zmtp.POLLIN`` if a message can be received now, ``zmtp.POLLOUT`` if one can
-        be sent now (pyzmq's ``sock.events``); takes nothing out of the socket."""
-        return self._core.poll_events()
-
-    def setsockopt(self, name: str | int, value: Any) -> None:
-        """pyzmq-style option setter: a name (``"sndhwm"``) or pyzmq's integer
-        constant (``zmq.SNDHWM``); ``"subscribe"`` and ``"unsubscribe"`` act as the
-        methods of the same names."""
-        self._core.setsockopt(name, value)
-
-    def getsockopt(self, name: str | int) -> Any:
-        return self._core.getsockopt(name)
 
     def __repr__(self) -> str:
         state = "closed" if self._core.closed else "open"
@@ -321,21 +271,6 @@ class Socket(OptionsMixin, AsyncSocketAPI):
 
     def _flushed(self) -> bool:
         return not self._core.unsent() and all(e.idle() for e in self._rt.engines)
-
-    # -- subscriptions -----------------------------------------------------------------
-
-    def subscribe(self, topic: bytes | str = b"") -> None:
-        """SUB: receive messages whose first frame starts with ``topic`` (``b""``: all).
-
-        Subscriptions are counted: subscribing twice needs two unsubscribes (RFC 37).
-        On an XPUB with ``xpub_manual``, subscribes the peer that sent the last
-        subscription.
-        """
-        self._core.subscribe(topic)
-
-    def unsubscribe(self, topic: bytes | str = b"") -> None:
-        """Undo one :meth:`subscribe` of ``topic``."""
-        self._core.unsubscribe(topic)
 
     # -- monitor -----------------------------------------------------------------------
 
