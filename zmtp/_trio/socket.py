@@ -42,7 +42,6 @@ from zmtp.constants import DONTWAIT, SNDMORE, SocketType
 from zmtp.core.events import Event
 from zmtp.core.security import ZAP_ENDPOINT
 from zmtp.core.socket import Binding, Connecter, SocketCore
-from zmtp.core.timing import next_reconnect_ivl
 from zmtp.errors import Again, FrameTypeError, InvalidState, SocketClosed, ZMTPError, ZMTPValueError
 from zmtp.monitor import Monitor
 from zmtp.options import ALIASES, OPTIONS
@@ -342,8 +341,7 @@ class Socket:
         try:
             binding: Binding = await nursery.start(self._listen, ep)
         except OSError as exc:
-            core.emit(Event.BIND_FAILED, endpoint, exc.errno or 0, str(exc))
-            raise ZMTPError(f"cannot bind {endpoint}: {exc.strerror or exc}") from exc
+            raise core.bind_failed(endpoint, exc) from exc
         return core.bound(endpoint, binding)
 
     async def unbind(self, endpoint: str) -> None:
@@ -468,12 +466,7 @@ class Socket:
         except (ZMTPError, ValueError, OSError, TypeError, OverflowError) as exc:
             sock.close()
             reason = os_sockets.os_reason(exc) if isinstance(exc, OSError) else str(exc)
-            self._core.emit(
-                Event.HANDSHAKE_FAILED_NO_DETAIL,
-                endpoint,
-                0,
-                f"connection not set up: {reason}",
-            )
+            self._core.setup_failed(endpoint, reason)
             return None
 
     # -- connecters --------------------------------------------------------------------
@@ -486,7 +479,6 @@ class Socket:
         with trio.CancelScope() as scope:
             conn.handle = scope
             task_status.started()
-            ivl = core.options.get("reconnect_ivl")
             while True:
                 sock = await self._try_connect(ep, endpoint)
                 engine = None
@@ -500,27 +492,16 @@ class Socket:
                     )
                 if engine is not None:
                     await self._run_engine(engine)
-                    if engine.handshake_done:
-                        ivl = core.options.get("reconnect_ivl")
                     if core.closed:
                         return
-                    if engine.refused:
-                        # RFC 23 Error Handling: after an ERROR, do not reconnect with
-                        # the same credentials (a ZAP "300" is temporary: retry).
-                        core.emit(
-                            Event.CLOSED,
-                            endpoint,
-                            0,
-                            f"the peer refused us ({engine.reason}); not reconnecting",
-                        )
-                        return
-                base = core.options.get("reconnect_ivl")
-                if base < 0:
-                    core.emit(Event.CLOSED, endpoint, 0, "reconnect_ivl is -1: not reconnecting")
+                wait = core.reconnect_after(
+                    conn,
+                    handshake_done=engine is not None and engine.handshake_done,
+                    refused=engine.reason if engine is not None and engine.refused else None,
+                )
+                if wait is None:
                     return
-                core.emit(Event.CONNECT_RETRIED, endpoint, ivl)
-                await trio.sleep(ivl / 1000)
-                ivl = next_reconnect_ivl(ivl, base, core.options.get("reconnect_ivl_max"))
+                await trio.sleep(wait / 1000)
 
     async def _try_connect(self, ep: Endpoint, endpoint: str) -> _socket.socket | None:
         core = self._core
