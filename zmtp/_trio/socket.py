@@ -41,10 +41,16 @@ from zmtp._trio.stream import StreamEngine
 from zmtp.constants import DONTWAIT, SNDMORE, SocketType
 from zmtp.core.events import Event
 from zmtp.core.security import ZAP_ENDPOINT
-from zmtp.core.socket import Binding, Connecter, SocketCore
-from zmtp.errors import Again, FrameTypeError, InvalidState, SocketClosed, ZMTPError, ZMTPValueError
+from zmtp.core.socket import (
+    Binding,
+    Connecter,
+    SocketCore,
+    check_flags,
+    encode_text,
+    install_option_properties,
+)
+from zmtp.errors import Again, InvalidState, SocketClosed, ZMTPError
 from zmtp.monitor import Monitor
-from zmtp.options import ALIASES, OPTIONS
 from zmtp.routing import Pipe
 from zmtp.transport import os_sockets
 from zmtp.transport.endpoint import Endpoint
@@ -619,7 +625,7 @@ class Socket:
 
     async def _send_frames(self, frames: list[bytes], flags: int) -> None:
         if flags:
-            _check_flags(flags)
+            check_flags(flags)
         if _cancel_requested():
             await trio.lowlevel.checkpoint()
         if self._psend(frames):
@@ -665,7 +671,7 @@ class Socket:
                 return
             await self._send_frames([data], 0)
             return
-        _check_flags(flags)
+        check_flags(flags)
         if more or flags & SNDMORE:
             core.hold(data)
             if _cancel_requested():
@@ -681,10 +687,10 @@ class Socket:
 
     async def send_string(self, text: str, flags: int = 0, encoding: str = "utf-8") -> None:
         """Send ``text`` encoded (UTF-8 by default) as one frame."""
-        await self.send(_encode_text(text, encoding), flags)
+        await self.send(encode_text(text, encoding), flags)
 
     def send_string_nowait(self, text: str, encoding: str = "utf-8") -> None:
-        self.send_nowait(_encode_text(text, encoding))
+        self.send_nowait(encode_text(text, encoding))
 
     # -- receiving ---------------------------------------------------------------------
 
@@ -714,7 +720,7 @@ class Socket:
 
     async def _recv_message(self, flags: int) -> list[bytes]:
         if flags:
-            _check_flags(flags)
+            check_flags(flags)
         core = self._core
         core.check_open()
         if _cancel_requested():
@@ -800,21 +806,6 @@ class Socket:
             raise StopAsyncIteration from None
 
 
-def _check_flags(flags: int) -> None:
-    if not isinstance(flags, int) or flags & ~(DONTWAIT | SNDMORE):
-        raise ZMTPValueError(
-            f"flags are zmtp.DONTWAIT and zmtp.SNDMORE (pyzmq's NOBLOCK/SNDMORE), got {flags!r}"
-        )
-
-
-def _encode_text(text: Any, encoding: str) -> bytes:
-    if not isinstance(text, str):
-        raise FrameTypeError(
-            f"send_string takes a str, got {type(text).__name__} (use send() for bytes)"
-        )
-    return text.encode(encoding)
-
-
 async def exit_nursery(cm: Any, exc: tuple[Any, Any, Any]) -> bool | None:
     """Leave a nursery that wraps user code, letting the user's own exception out as
     itself rather than inside an ExceptionGroup (the socket's tasks were all stopped,
@@ -828,18 +819,4 @@ async def exit_nursery(cm: Any, exc: tuple[Any, Any, Any]) -> bool | None:
         raise
 
 
-def _option_property(name: str) -> property:
-    def get(self: Socket) -> Any:
-        return self._core.options.get(name)
-
-    def set(self: Socket, value: Any) -> None:
-        self._core.setsockopt(name, value)
-
-    spec = OPTIONS.get(name)
-    return property(
-        get, None if spec is not None and spec.readonly else set, doc=spec.doc if spec else None
-    )
-
-
-for _name in [*OPTIONS, *ALIASES, "hwm"]:
-    setattr(Socket, _name, _option_property(_name))
+install_option_properties(Socket)

@@ -32,13 +32,13 @@ import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from zmtp.constants import SocketType
+from zmtp.constants import DONTWAIT, SNDMORE, SocketType
 from zmtp.core.events import Event, MonitorEvent, MonitorQueue, handshake_failure_event
 from zmtp.core.security import ZapClient, new_connection
 from zmtp.core.timing import next_reconnect_ivl
 from zmtp.errors import FrameTypeError, ProtocolError, SocketClosed, ZMTPError, ZMTPValueError
 from zmtp.frame import Frame
-from zmtp.options import Options
+from zmtp.options import ALIASES, OPTIONS, Options
 from zmtp.patterns import Pattern, pattern_for
 from zmtp.routing import MsgQueue, Pipe
 from zmtp.transport.endpoint import Endpoint, parse_endpoint
@@ -57,6 +57,9 @@ __all__ = [
     "SocketCore",
     "SocketRuntime",
     "as_frame",
+    "check_flags",
+    "encode_text",
+    "install_option_properties",
 ]
 
 #: Readiness bits of :meth:`SocketCore.poll_events` (pyzmq's ``POLLIN``/``POLLOUT``).
@@ -84,6 +87,23 @@ def as_frame(data: Any) -> bytes:
         raise FrameTypeError(
             f"a frame must be bytes-like (bytes, bytearray, memoryview), got {type(data).__name__}"
         ) from None
+
+
+def check_flags(flags: int) -> None:
+    """Refuse send/recv flags other than ``DONTWAIT`` and ``SNDMORE``."""
+    if not isinstance(flags, int) or flags & ~(DONTWAIT | SNDMORE):
+        raise ZMTPValueError(
+            f"flags are zmtp.DONTWAIT and zmtp.SNDMORE (pyzmq's NOBLOCK/SNDMORE), got {flags!r}"
+        )
+
+
+def encode_text(text: Any, encoding: str) -> bytes:
+    """``send_string``'s frame: ``text`` encoded; anything but ``str`` is refused."""
+    if not isinstance(text, str):
+        raise FrameTypeError(
+            f"send_string takes a str, got {type(text).__name__} (use send() for bytes)"
+        )
+    return text.encode(encoding)
 
 
 def topic_bytes(topic: Any) -> bytes:
@@ -767,3 +787,24 @@ class _Writable(_Readable):
         pipe = self.pipe()
         if pipe is not None:
             self.core.pipe_writable(pipe)
+
+
+def _option_property(name: str) -> property:
+    def get(self: Any) -> Any:
+        return self._core.options.get(name)
+
+    def set(self: Any, value: Any) -> None:
+        self._core.setsockopt(name, value)
+
+    spec = OPTIONS.get(name)
+    return property(
+        get, None if spec is not None and spec.readonly else set, doc=spec.doc if spec else None
+    )
+
+
+def install_option_properties(cls: type) -> None:
+    """Give a socket face (a class whose ``_core`` is its :class:`SocketCore`) one
+    attribute per option, with pyzmq's names (``sock.sndhwm = 10``); read-only
+    options get no setter."""
+    for name in [*OPTIONS, *ALIASES, "hwm"]:
+        setattr(cls, name, _option_property(name))
