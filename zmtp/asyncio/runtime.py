@@ -134,17 +134,22 @@ async def wait_for_wake(
     """Park on ``waiters`` (a list whose owner resolves every future in it with True,
     then empties it) until woken (True) or ``deadline`` on the loop's clock (False).
     Cancellation-safe: a cancelled wait leaves nothing behind."""
-    fut: asyncio.Future[bool] = loop.create_future()
-    waiters.append(fut)
-    timer = loop.call_at(deadline, _expire, fut) if deadline is not None else None
-    try:
-        return await fut
-    finally:
-        if timer is not None:
-            timer.cancel()
-        if not fut.done() or fut.cancelled():
-            with contextlib.suppress(ValueError):
-                waiters.remove(fut)
+    while True:
+        fut: asyncio.Future[bool] = loop.create_future()
+        waiters.append(fut)
+        timer = loop.call_at(deadline, _expire, fut) if deadline is not None else None
+        try:
+            woken = await fut
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if not fut.done() or fut.cancelled() or not fut.result():
+                with contextlib.suppress(ValueError):
+                    waiters.remove(fut)
+        # A loop whose timers have millisecond resolution (uvloop) may fire a little
+        # early: the deadline is a promise, so wait out the rest.
+        if woken or deadline is None or loop.time() >= deadline:
+            return woken
 
 
 class _Connecting:
@@ -658,15 +663,15 @@ class SocketRuntime:
                 linger = core.linger
             core.begin_close()
         loop = self.loop
-        cancelled = False
+        cancelled: asyncio.CancelledError | None = None
         if loop is not None and linger != 0 and not self.flushed():
             deadline = None if linger < 0 else loop.time() + linger / 1000
             try:
                 while not self.flushed():
                     if not await self.wait_drain(deadline):
                         break
-            except asyncio.CancelledError:
-                cancelled = True
+            except asyncio.CancelledError as exc:
+                cancelled = exc
         with self.lock:
             bindings = core.finish_close()
             connecters = list(core.connecters.values())
@@ -682,7 +687,7 @@ class SocketRuntime:
         if self._zap is not None:
             self._zap.close()
         listeners = [b.handle for b in bindings if isinstance(b.handle, _Listener)]
-        if loop is not None and not cancelled:
+        if loop is not None and cancelled is None:
             # Let listeners and connections end (they report CLOSED and DISCONNECTED)
             # before the monitors stop, as libzmq orders them; never for long.
             deadline = loop.time() + _END_WAIT
@@ -690,12 +695,12 @@ class SocketRuntime:
                 while self.engines or any(not listener.done for listener in listeners):
                     if not await self.wait_drain(deadline):
                         break
-            except asyncio.CancelledError:
-                cancelled = True
+            except asyncio.CancelledError as exc:
+                cancelled = exc
         with self.lock:
             core.stop_monitors()
-        if cancelled:
-            raise asyncio.CancelledError
+        if cancelled is not None:
+            raise cancelled
 
 
 def _set_done(fut: asyncio.Future[None]) -> None:
