@@ -154,6 +154,8 @@ class StreamEngine(StreamCore):
         if violation is not None and self.violation is None:
             self.violation = violation
         loop = self.loop
+        if loop.is_closed():  # the loop ended without closing the socket
+            return
         if self._reading:
             self._reading = False
             loop.remove_reader(self.fd)
