@@ -14,23 +14,11 @@ Nothing here sleeps; tests wait for messages, monitor events and futures.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-
-UVLOOP = importlib.util.find_spec("uvloop") is not None
-
-Runner = Callable[..., Any]
-
-
-def new_loop(kind: str) -> asyncio.AbstractEventLoop:
-    if kind == "uvloop":
-        import uvloop
-
-        return uvloop.new_event_loop()
-    return asyncio.new_event_loop()
+from asyncio_helpers import UVLOOP, Runner, new_loop
 
 
 @pytest.fixture(params=["asyncio", "uvloop"])

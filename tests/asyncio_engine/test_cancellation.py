@@ -9,7 +9,7 @@ import asyncio
 import sys
 
 import pytest
-from conftest import Runner
+from asyncio_helpers import Runner
 
 import zmtp
 import zmtp.asyncio

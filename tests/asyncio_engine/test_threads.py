@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Runner, new_loop
+from asyncio_helpers import Runner, new_loop
 
 import zmtp
 import zmtp.asyncio
@@ -95,8 +95,12 @@ def test_a_blocking_face_moves_messages_both_ways_from_application_threads(
         ctx, zmtp.PAIR, {"linger": 0}, waker=waker_a, loop=io.loop, thread_id=io.thread_id
     )
     b = SocketRuntime(
-        ctx, zmtp.PAIR, {"linger": 0, "sndhwm": 10, "rcvhwm": 10}, waker=waker_b,
-        loop=io.loop, thread_id=io.thread_id,
+        ctx,
+        zmtp.PAIR,
+        {"linger": 0, "sndhwm": 10, "rcvhwm": 10},
+        waker=waker_b,
+        loop=io.loop,
+        thread_id=io.thread_id,
     )
     mon_a, mon_b = MonitorQueue(Event.HANDSHAKE_SUCCEEDED), MonitorQueue(Event.HANDSHAKE_SUCCEEDED)
     with ctx.lock:
@@ -191,12 +195,20 @@ def test_every_change_to_a_pipe_happens_under_the_context_lock(
     monkeypatch.setattr(_WatchedDeque, "violations", [])
     waker_push, waker_pull = ConditionWaker(ctx.lock), ConditionWaker(ctx.lock)
     push = SocketRuntime(
-        ctx, zmtp.PUSH, {"linger": 0, "sndhwm": 5}, waker=waker_push,
-        loop=io.loop, thread_id=io.thread_id,
+        ctx,
+        zmtp.PUSH,
+        {"linger": 0, "sndhwm": 5},
+        waker=waker_push,
+        loop=io.loop,
+        thread_id=io.thread_id,
     )
     pull = SocketRuntime(
-        ctx, zmtp.PULL, {"linger": 0, "rcvhwm": 5}, waker=waker_pull,
-        loop=io.loop, thread_id=io.thread_id,
+        ctx,
+        zmtp.PULL,
+        {"linger": 0, "rcvhwm": 5},
+        waker=waker_pull,
+        loop=io.loop,
+        thread_id=io.thread_id,
     )
     real = io.run(pull.bind("tcp://127.0.0.1:*"))
     io.run(push.connect(real))
