@@ -58,6 +58,9 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """zmtp and pyzmq side by side: throughput and latency, with ratios."""
+    """zmtp and pyzmq side by side: throughput and latency, with ratios; then
+    zmtp.asyncio beside zmq.asyncio and pyzmq (interop/bench_asyncio.py)."""
     session.install("-e", ".[test]")
     session.run("python", "interop/bench.py", *session.posargs)
+    quick = ["--quick"] if "--quick" in session.posargs else []
+    session.run("python", "interop/bench_asyncio.py", *quick)
