@@ -64,3 +64,6 @@ def bench(session: nox.Session) -> None:
     session.run("python", "interop/bench.py", *session.posargs)
     quick = ["--quick"] if "--quick" in session.posargs else []
     session.run("python", "interop/bench_asyncio.py", *quick)
+    # One hostile peer must not stall the others (a good peer's round trip, with and
+    # without a peer sending a 1,000,000-frame message), zmtp and libzmq side by side.
+    session.run("python", "interop/bench_fairness.py")

@@ -3,16 +3,22 @@
 The sans-IO core lives in :mod:`zmtp.wire` and never imports trio; importing
 ``zmtp`` itself stays light too: the trio engine (``Context``, ``Socket``) is loaded
 on first use.
+
+pyzmq's constants (``zmtp.SUBSCRIBE``, ``zmtp.DONTWAIT``, ``zmtp.POLLIN``,
+``zmtp.EVENT_CONNECTED``, ``zmtp.EAGAIN``, ...) carry pyzmq's values
+(:mod:`zmtp.constants`), and ``zmtp.ZMQError`` is the base of every zmtp error
+(:mod:`zmtp.errors`), so code written for pyzmq finds the names it uses.
 """
 
-from __future__ import annotations
+import typing as _typing
 
-from typing import TYPE_CHECKING, Any
-
-from zmtp.constants import DONTWAIT, NOBLOCK, SNDMORE, SocketType
+from zmtp import constants as _constants
+from zmtp.constants import *  # noqa: F403  (pyzmq's names, listed in constants.__all__)
 from zmtp.errors import (
     Again,
     AuthenticationFailed,
+    BindError,
+    ContextTerminated,
     FrameTypeError,
     HandshakeError,
     HostUnreachable,
@@ -22,43 +28,23 @@ from zmtp.errors import (
     ProtocolError,
     SocketClosed,
     WouldBlock,
+    ZMQBaseError,
+    ZMQBindError,
+    ZMQError,
     ZMTPError,
+    ZMTPTypeError,
     ZMTPValueError,
+    strerror,
 )
+from zmtp.version import __version__, has, zmq_version, zmq_version_info
 from zmtp.wire.z85 import curve_keypair, curve_public
 
-__version__ = "0.1.0"
-
-PAIR = SocketType.PAIR
-PUB = SocketType.PUB
-SUB = SocketType.SUB
-REQ = SocketType.REQ
-REP = SocketType.REP
-DEALER = SocketType.DEALER
-ROUTER = SocketType.ROUTER
-PULL = SocketType.PULL
-PUSH = SocketType.PUSH
-XPUB = SocketType.XPUB
-XSUB = SocketType.XSUB
-
 __all__ = [
-    "DEALER",
-    "DONTWAIT",
-    "NOBLOCK",
-    "PAIR",
-    "PUB",
-    "PULL",
-    "PUSH",
-    "REP",
-    "REQ",
-    "ROUTER",
-    "SNDMORE",
-    "SUB",
-    "XPUB",
-    "XSUB",
     "Again",
     "AuthenticationFailed",
+    "BindError",
     "Context",
+    "ContextTerminated",
     "Event",
     "Frame",
     "FrameTypeError",
@@ -66,27 +52,39 @@ __all__ = [
     "HostUnreachable",
     "InvalidState",
     "MechanismUnavailable",
+    "MessageTracker",
     "Monitor",
     "MonitorEvent",
     "PeerError",
+    "Poller",
     "ProtocolError",
     "Socket",
     "SocketClosed",
-    "SocketType",
     "WouldBlock",
+    "ZMQBaseError",
+    "ZMQBindError",
+    "ZMQError",
     "ZMTPError",
+    "ZMTPTypeError",
     "ZMTPValueError",
     "__version__",
     "auth",
     "curve_keypair",
     "curve_public",
+    "has",
     "proxy",
+    "strerror",
+    "zmq_version",
+    "zmq_version_info",
 ]
+__all__ += _constants.__all__
 
-if TYPE_CHECKING:  # pragma: no cover
+if _typing.TYPE_CHECKING:  # pragma: no cover
     from zmtp import auth
     from zmtp._trio.context import Context
+    from zmtp._trio.poll import Poller
     from zmtp._trio.socket import Socket
+    from zmtp.core.serialize import MessageTracker
     from zmtp.frame import Frame
     from zmtp.monitor import Event, Monitor, MonitorEvent
     from zmtp.proxy import proxy
@@ -94,6 +92,8 @@ if TYPE_CHECKING:  # pragma: no cover
 _LAZY = {
     "Context": "zmtp._trio.context",
     "Socket": "zmtp._trio.socket",
+    "Poller": "zmtp._trio.poll",
+    "MessageTracker": "zmtp.core.serialize",
     "Event": "zmtp.monitor",
     "Monitor": "zmtp.monitor",
     "MonitorEvent": "zmtp.monitor",
@@ -102,18 +102,29 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    # The trio engine is imported on first use so that ``import zmtp.wire`` never
-    # pulls in trio (the sans-IO promise).
-    import importlib
+def __dir__() -> list[str]:
+    # What a user may reach: the public names (the lazy ones included, before their
+    # first use) and the submodules loaded so far; no typing helpers.
+    modules = {name for name, value in globals().items() if type(value) is type(_typing)}
+    return sorted({*__all__, *(name for name in modules if not name.startswith("_"))})
 
-    if name == "auth":
-        value: Any = importlib.import_module("zmtp.auth")
+
+if not _typing.TYPE_CHECKING:
+    # Hidden from type checkers, so that a misspelt name is an error in users' code
+    # rather than a silent ``Any``.
+
+    def __getattr__(name: str) -> object:
+        # The trio engine is imported on first use so that ``import zmtp.wire`` never
+        # pulls in trio (the sans-IO promise).
+        import importlib
+
+        if name == "auth":
+            value: object = importlib.import_module("zmtp.auth")
+            globals()[name] = value
+            return value
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'zmtp' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
         globals()[name] = value
         return value
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'zmtp' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value

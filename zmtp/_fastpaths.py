@@ -72,12 +72,18 @@ def cpython_body_factory() -> BodyFactory | None:
         new = ctypes.pythonapi.PyBytes_FromStringAndSize
         new.restype = ctypes.py_object
         new.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t]
+        # A view straight over memory: no ctypes array type per size (such a type is
+        # a reference cycle, so it would wait for the cycle collector after each body).
+        view_of = ctypes.pythonapi.PyMemoryView_FromMemory
+        view_of.restype = ctypes.py_object
+        view_of.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int]
+        writable = 0x200  # PyBUF_WRITE
         offset = sys.getsizeof(b"") - 1  # where a bytes object's octets start
 
         def factory(size: int) -> tuple[bytes | bytearray, memoryview]:
             body = new(None, size)
-            storage = (ctypes.c_char * size).from_address(id(body) + offset)
-            return body, memoryview(storage).cast("B")
+            view: memoryview = view_of(id(body) + offset, size, writable)
+            return body, view
 
         probe, view = factory(8)
         view[:] = b"zmtp-ok!"

@@ -9,6 +9,7 @@ frames rather than ``bytes``, as in pyzmq, so an application can ask who sent th
                                     # user name or the CURVE client key in Z85
     frames[0].get("Peer-Address")   # the peer's IP address (tcp)
     frames[0].get("Socket-Type")    # any property the peer sent in its READY
+    frames[0]["User-Id"]            # the same as get()
 
 Property names are case-insensitive (RFC 23); values come back as ``str``, as pyzmq's
 ``Frame.get`` does. ``get`` of a property that is not there raises ``KeyError``.
@@ -56,6 +57,10 @@ class Frame:
         except KeyError:
             raise KeyError(name) from None
         return bytes(value).decode("utf-8", "replace")
+
+    def __getitem__(self, name: str) -> str:
+        """``frame["User-Id"]``: the same as :meth:`get` (pyzmq allows both)."""
+        return self.get(name)
 
     def __bytes__(self) -> bytes:
         return self.bytes

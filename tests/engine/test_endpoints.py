@@ -25,7 +25,6 @@ BAD_FOR_BOTH = [
     ("tcp://::1:5555", "write IPv6 as"),
     ("tcp://[::1:5555", "write IPv6 as"),
     ("tcp://[::1]5555", "write IPv6 as"),
-    ("tcp://eth0;127.0.0.1:5555", "source address"),
     ("ipc://", "empty address"),
     ("inproc://", "empty address"),
 ]
@@ -35,6 +34,12 @@ BAD_FOR_CONNECT = [
     ("tcp://127.0.0.1:*", "a connect needs a real port"),
     ("tcp://127.0.0.1:0", "a connect needs a real port"),
     ("ipc://*", "'ipc://*' is for bind only"),
+    ("tcp://;127.0.0.1:5555", "empty source address"),
+    ("tcp://127.0.0.1:x;127.0.0.1:5555", "source port 'x' is not a number"),
+]
+
+BAD_FOR_BIND = [
+    ("tcp://127.0.0.1:0;127.0.0.1:5555", "a source address ('src;dst') is for connect only"),
 ]
 
 
@@ -46,7 +51,7 @@ def test_a_malformed_connect_endpoint_is_refused_saying_why(endpoint: str, says:
     assert repr(endpoint) in str(refused.value), "the message names the endpoint"
 
 
-@pytest.mark.parametrize(("endpoint", "says"), BAD_FOR_BOTH)
+@pytest.mark.parametrize(("endpoint", "says"), BAD_FOR_BOTH + BAD_FOR_BIND)
 def test_a_malformed_bind_endpoint_is_refused_saying_why(endpoint: str, says: str):
     with pytest.raises(zmtp.ZMTPValueError) as refused:
         parse_endpoint(endpoint, bind=True)
@@ -72,6 +77,16 @@ def test_an_endpoint_must_be_a_str():
         ("ipc://@abstract", False, Endpoint("ipc", "@abstract")),
         ("ipc://*", True, Endpoint("ipc", "*")),
         ("inproc://a-name", False, Endpoint("inproc", "a-name")),
+        (
+            "tcp://127.0.0.2;127.0.0.1:5555",
+            False,
+            Endpoint("tcp", "127.0.0.2;127.0.0.1:5555", "127.0.0.1", 5555, "127.0.0.2", 0),
+        ),
+        (
+            "tcp://[::1]:6000;[::1]:5555",
+            False,
+            Endpoint("tcp", "[::1]:6000;[::1]:5555", "::1", 5555, "::1", 6000),
+        ),
     ],
 )
 def test_well_formed_endpoints_parse_into_their_parts(endpoint: str, bind: bool, parsed: Endpoint):

@@ -510,3 +510,16 @@ def drain_events(conn: Connection) -> tuple[list[Event], ProtocolError | None]:
         if not evs:
             return out, None
         out += evs
+
+
+def same_error(raised: BaseException, kept: ProtocolError | None) -> bool:
+    """Whether ``raised`` is the connection's error ``kept``: a failed connection
+    raises copies of the error it keeps (so that no traceback ties the connection into
+    a reference cycle), equal in type, reason and RFC section."""
+    return (
+        kept is not None
+        and type(raised) is type(kept)
+        and str(raised) == str(kept)
+        and getattr(raised, "rfc", None) == kept.rfc
+        and getattr(raised, "section", None) == kept.section
+    )

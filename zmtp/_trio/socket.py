@@ -32,25 +32,25 @@ import os
 import socket as _socket
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import trio
 
 from zmtp import _fastpaths
+from zmtp._async_api import AsyncSocketAPI
+from zmtp._options_api import OptionsMixin
+from zmtp._trio.poll import POLLIN, poll_one
+from zmtp._trio.raw import RawEngine
 from zmtp._trio.stream import StreamEngine
 from zmtp.constants import DONTWAIT, SNDMORE, SocketType
 from zmtp.core.events import Event
 from zmtp.core.security import ZAP_ENDPOINT
-from zmtp.core.socket import (
-    Binding,
-    Connecter,
-    SocketCore,
-    check_flags,
-    encode_text,
-    install_option_properties,
-)
+from zmtp.core.serialize import MessageTracker, text_frame
+from zmtp.core.socket import Binding, Connecter, SocketCore, check_flags
 from zmtp.errors import Again, InvalidState, SocketClosed, ZMTPError
+from zmtp.frame import Frame
 from zmtp.monitor import Monitor
+from zmtp.options import Options
 from zmtp.routing import Pipe
 from zmtp.transport import os_sockets
 from zmtp.transport.endpoint import Endpoint
@@ -84,7 +84,7 @@ class _Runtime:
         self.send_lot = trio.lowlevel.ParkingLot()
         self.recv_lot = trio.lowlevel.ParkingLot()
         self.drain_lot = trio.lowlevel.ParkingLot()
-        self.engines: set[StreamEngine] = set()
+        self.engines: set[StreamEngine | RawEngine] = set()
 
     def wake_send(self) -> None:
         self.send_lot.unpark_all()
@@ -111,7 +111,7 @@ class _Listener:
         self.done = trio.Event()
 
 
-class Socket:
+class Socket(OptionsMixin, AsyncSocketAPI):
     """A ZeroMQ socket on trio.
 
     ``Socket(zmtp.PUSH, sndhwm=10)`` or ``ctx.socket(zmtp.PUSH, sndhwm=10)``; options
@@ -168,7 +168,12 @@ class Socket:
         return self._core.type
 
     @property
-    def options(self) -> Any:
+    def core(self) -> SocketCore:
+        """The engine-neutral core of this socket (what pollers and tools look at)."""
+        return self._core
+
+    @property
+    def options(self) -> Options:  # type: ignore[override]
         """The socket's :class:`zmtp.options.Options` (validated values)."""
         return self._core.options
 
@@ -186,6 +191,15 @@ class Socket:
         """Outgoing messages this socket dropped at close: ``linger`` expired (or was
         0) with them still queued, or an inproc peer never bound to take them."""
         return self._core.dropped
+
+    def _set_option(self, name: str, value: object) -> None:
+        self._core.setsockopt(name, value)
+
+    @property
+    def events(self) -> int:
+        """``zmtp.POLLIN`` if a message can be received now, ``zmtp.POLLOUT`` if one can
+        be sent now (pyzmq's ``sock.events``); takes nothing out of the socket."""
+        return self._core.poll_events()
 
     def setsockopt(self, name: str | int, value: Any) -> None:
         """pyzmq-style option setter: a name (``"sndhwm"``) or pyzmq's integer
@@ -278,7 +292,7 @@ class Socket:
             with trio.move_on_after(math.inf if linger < 0 else linger / 1000):
                 while not self._flushed():
                     await rt.drain_lot.park()
-        bindings = core.finish_close()
+        bindings = core.finish_close(linger)
         for binding in bindings:
             if isinstance(binding.handle, _Listener):
                 binding.handle.scope.cancel()
@@ -452,7 +466,7 @@ class Socket:
         tcp: bool,
         as_server: bool,
         connecter: Connecter | None = None,
-    ) -> StreamEngine | None:
+    ) -> StreamEngine | RawEngine | None:
         """An engine for a new OS connection; None (connection closed, the reason on
         the monitor) if this connection cannot be set up: an OS refusing a tcp option,
         or security options that became unusable since bind/connect. Only this
@@ -461,6 +475,8 @@ class Socket:
             sock.setblocking(False)
             if tcp:
                 os_sockets.tune_tcp(sock, self._core.options)
+            if self._core.pattern.raw:
+                return RawEngine(self._core, sock, endpoint, connecter=connecter)
             return StreamEngine(
                 self._core,
                 self._authenticate,
@@ -518,12 +534,21 @@ class Socket:
                 infos = await trio.socket.getaddrinfo(
                     ep.host, ep.port, family=family, type=_socket.SOCK_STREAM
                 )
+                if ep.source_host:  # connect from an address of the same family only
+                    infos = [
+                        i for i in infos if (":" in ep.source_host) == (i[0] == _socket.AF_INET6)
+                    ] or infos
             except OSError as exc:
                 core.emit(Event.CLOSED, endpoint, exc.errno or 0, f"cannot resolve: {exc}")
                 return None
         last = ""
+        source = os_sockets.connect_source(ep)
         for family, addr in os_sockets.connect_targets(ep, infos):
-            sock, err = os_sockets.start_connect(family, addr)
+            try:
+                sock, err = os_sockets.start_connect(family, addr, source)
+            except OSError as exc:  # the source address cannot be bound
+                last = os_sockets.os_reason(exc)
+                continue
             try:
                 if err in os_sockets.CONNECT_PENDING:
                     core.emit(Event.CONNECT_DELAYED, endpoint, err)
@@ -543,7 +568,7 @@ class Socket:
 
     # -- engines -----------------------------------------------------------------------
 
-    async def _run_engine(self, engine: StreamEngine) -> None:
+    async def _run_engine(self, engine: StreamEngine | RawEngine) -> None:
         rt = self._rt
         rt.engines.add(engine)
         try:
@@ -611,17 +636,20 @@ class Socket:
         if not core.try_send(core.prepare(msg_parts)):
             raise Again(f"{self.type.name}: no peer can take a message now")
 
-    async def send_multipart(self, msg_parts: Sequence[Any], flags: int = 0) -> None:
+    async def send_multipart(
+        self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False
+    ) -> MessageTracker | None:
         """Send a whole message; waits while no peer can take it (HWM, no peer yet).
 
         With ``flags=zmtp.DONTWAIT`` (or when ``sndtimeo`` expires) raises
         :class:`zmtp.Again` instead of waiting. Cancellation-safe: a cancelled call
-        sent nothing.
+        sent nothing. ``copy``/``track`` as in :meth:`send`.
         """
         core = self._core
         frames = core.prepare(msg_parts)
         await self._send_frames(frames, flags)
         core.send_partial = []
+        return MessageTracker() if track else None
 
     async def _send_frames(self, frames: list[bytes], flags: int) -> None:
         if flags:
@@ -656,9 +684,24 @@ class Socket:
             if psend(frames):
                 return
 
-    async def send(self, data: Any, flags: int = 0, *, more: bool = False) -> None:
+    async def send(
+        self,
+        data: Any,
+        flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
+        *,
+        more: bool = False,
+    ) -> MessageTracker | None:
         """Send one frame; with ``more=True`` (or ``flags=zmtp.SNDMORE``) it is held
-        until the message's last frame is sent."""
+        until the message's last frame is sent.
+
+        ``copy`` and ``track`` are pyzmq's: zmtp sends immutable ``bytes`` (a
+        ``bytearray`` or ``memoryview`` is copied), so ``track=True`` returns a
+        :class:`~zmtp.core.serialize.MessageTracker` that is already done."""
+        if track:
+            await self.send(data, flags, more=more)
+            return MessageTracker()
         core = self._core
         if type(data) is bytes and not (flags or more or core.send_partial or core.closing):
             if _cancel_requested():
@@ -668,16 +711,17 @@ class Socket:
                 if self._yield_count >= _YIELD_EVERY:
                     self._yield_count = 0
                     await trio.lowlevel.cancel_shielded_checkpoint()
-                return
+                return None
             await self._send_frames([data], 0)
-            return
+            return None
         check_flags(flags)
         if more or flags & SNDMORE:
             core.hold(data)
             if _cancel_requested():
                 await trio.lowlevel.checkpoint()
-            return
+            return None
         await self.send_multipart([data], flags)
+        return None
 
     def send_nowait(self, data: Any, *, more: bool = False) -> None:
         if more:
@@ -687,10 +731,10 @@ class Socket:
 
     async def send_string(self, text: str, flags: int = 0, encoding: str = "utf-8") -> None:
         """Send ``text`` encoded (UTF-8 by default) as one frame."""
-        await self.send(encode_text(text, encoding), flags)
+        await self.send(text_frame(text, encoding), flags)
 
     def send_string_nowait(self, text: str, encoding: str = "utf-8") -> None:
-        self.send_nowait(encode_text(text, encoding))
+        self.send_nowait(text_frame(text, encoding))
 
     # -- receiving ---------------------------------------------------------------------
 
@@ -753,13 +797,19 @@ class Socket:
             if msg is not None:
                 return msg
 
-    async def recv(self, flags: int = 0, *, copy: bool = True) -> Any:
+    @overload
+    async def recv(self, flags: int = 0, *, copy: Literal[True] = True) -> bytes: ...
+    @overload
+    async def recv(self, flags: int = 0, *, copy: Literal[False]) -> Frame: ...
+    @overload
+    async def recv(self, flags: int = 0, *, copy: bool) -> bytes | Frame: ...
+    async def recv(self, flags: int = 0, *, copy: bool = True) -> bytes | Frame:
         """The next frame. For a multipart message, the following frames come from
         the next calls while ``rcvmore`` is true (pyzmq's behaviour). With
         ``copy=False``, a :class:`zmtp.Frame` carrying the connection's properties."""
         core = self._core
         if not copy:
-            data = await self.recv(flags)
+            data: bytes = await self.recv(flags)
             return core.frame(data)
         if core.recv_partial:
             if _cancel_requested():
@@ -768,7 +818,7 @@ class Socket:
         if not (flags or core.closing):
             if _cancel_requested():
                 await trio.lowlevel.checkpoint()
-            msg = self._precv()
+            msg: list[bytes] | None = self._precv()
             if msg is not None:
                 self._yield_count += 1
                 if self._yield_count >= _YIELD_EVERY:
@@ -787,8 +837,14 @@ class Socket:
         return frame
 
     async def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
-        data: bytes = await self.recv(flags)
+        data = await self.recv(flags)
         return data.decode(encoding)
+
+    async def poll(self, timeout: float | None = None, flags: int = POLLIN) -> int:
+        """Wait up to ``timeout`` ms (None: forever) until the socket can receive
+        (``zmtp.POLLIN``) or send (``zmtp.POLLOUT``) as ``flags`` asks; the ready
+        events, 0 if none. Takes nothing out of the socket."""
+        return await poll_one(self, timeout, flags)
 
     def recv_string_nowait(self, encoding: str = "utf-8") -> str:
         return self.recv_nowait().decode(encoding)
@@ -817,6 +873,3 @@ async def exit_nursery(cm: Any, exc: tuple[Any, Any, Any]) -> bool | None:
         if inner is not None and len(group.exceptions) == 1 and group.exceptions[0] is inner:
             raise inner from None
         raise
-
-
-install_option_properties(Socket)

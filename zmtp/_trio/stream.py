@@ -40,6 +40,7 @@ so writes never interleave.
 from __future__ import annotations
 
 import socket as _socket
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -55,10 +56,13 @@ from zmtp.core.stream import (
     StreamCore,
     coalesce,
 )
-from zmtp.errors import PeerError, ProtocolError
+from zmtp.errors import PeerError, ProtocolError, detached
 from zmtp.transport.os_sockets import os_reason, peer_address
 from zmtp.wire import AuthDecision
 from zmtp.wire.events import AuthRequest, HandshakeComplete
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = ["StreamEngine"]
 
@@ -67,8 +71,10 @@ Authenticate = Callable[["StreamEngine", AuthRequest], Awaitable[AuthDecision]]
 
 #: Fairness: a read whose parsing took longer than this (seconds) makes the next read
 #: half as big, and the reader yields at once; one that took less than a quarter of it
-#: lets reads grow back to READ_SIZE.
-_TURN = 0.004
+#: lets reads grow back to READ_SIZE. A connection's first reads start at _FIRST_READ,
+#: so not even the first one can hold the loop for long.
+_TURN = 0.002
+_FIRST_READ = 64 * 1024
 #: The smallest read the reader shrinks to.
 _MIN_READ = 4096
 
@@ -146,7 +152,7 @@ class StreamEngine(StreamCore):
             except Exception as exc:
                 # A bug or an OS surprise in this engine: it ends this connection
                 # only, with the reason on the monitor.
-                self.reason = self.reason or f"internal error: {type(exc).__name__}: {exc}"
+                self.reason = self.reason or internal_error(exc)
                 if not self.handshake_done:
                     self.host.handshake_failed(self.endpoint, None, self.reason)
             finally:
@@ -254,7 +260,7 @@ class StreamEngine(StreamCore):
                 if not asked:
                     break
             if conn.error is not None:
-                raise conn.error
+                raise detached(conn.error)
             if not data:
                 raise ConnectionLost("peer closed during the handshake")
 
@@ -265,7 +271,7 @@ class StreamEngine(StreamCore):
             assert self.pipe is not None
             self.pipe.in_q.put_many(msgs)
         if self.conn.error is not None:
-            raise self.conn.error
+            raise detached(self.conn.error)
         out = self.conn.data_to_send()
         if out:
             self.pending.append(out)
@@ -294,7 +300,7 @@ class StreamEngine(StreamCore):
         hb = self.start_heartbeat(current_time())
         split = self.split
         unyielded = 0  # reads since this task last let others run
-        read_size = READ_SIZE
+        read_size = _FIRST_READ
         while True:
             big = conn.body_buffer()
             started = current_time()
@@ -330,7 +336,7 @@ class StreamEngine(StreamCore):
                 if msgs:
                     put_many(msgs)
             if conn.error is not None:
-                raise conn.error
+                raise detached(conn.error)
             out = conn.data_to_send()
             if out:
                 self.pending.append(out)
@@ -501,3 +507,10 @@ class StreamEngine(StreamCore):
 
 def _noop() -> None:
     return None
+
+
+def internal_error(exc: BaseException) -> str:
+    """The monitor's reason for an unexpected exception that ended a connection."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return f"internal error: {type(exc).__name__}: {exc}"

@@ -26,14 +26,19 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
+from zmtp._async_api import AsyncSocketAPI
+from zmtp._options_api import OptionsMixin
 from zmtp.asyncio.monitor import Monitor
 from zmtp.asyncio.runtime import SocketRuntime, wait_for_wake
 from zmtp.constants import DONTWAIT, SNDMORE, SocketType
 from zmtp.core.events import Event
-from zmtp.core.socket import check_flags, encode_text, install_option_properties
-from zmtp.errors import Again, SocketClosed
+from zmtp.core.serialize import MessageTracker, text_frame
+from zmtp.core.socket import SocketCore, check_flags
+from zmtp.errors import Again, SocketClosed, ZMTPValueError
+from zmtp.frame import Frame
+from zmtp.options import Options
 
 if TYPE_CHECKING:
     from zmtp.asyncio.context import Context
@@ -87,7 +92,7 @@ async def _sleep0() -> None:
     await asyncio.sleep(0)
 
 
-class Socket:
+class Socket(OptionsMixin, AsyncSocketAPI):
     """A ZeroMQ socket on asyncio.
 
     ``Socket(zmtp.PUSH, sndhwm=10)`` or ``ctx.socket(zmtp.PUSH, sndhwm=10)``; options
@@ -109,6 +114,11 @@ class Socket:
         self.context = context if context is not None else Context.instance()
         if self.context.closed:
             raise SocketClosed("the context is closed")
+        if SocketType.coerce(socket_type) == SocketType.STREAM:
+            raise ZMTPValueError(
+                "STREAM sockets (raw TCP peers) run on the trio engine only for now; "
+                "zmtp.asyncio speaks ZMTP"
+            )
         self._waker = _AsyncWaker()
         self._rt = SocketRuntime(self.context.core, socket_type, options, waker=self._waker)
         self._core = self._rt.core
@@ -124,7 +134,12 @@ class Socket:
         return self._core.type
 
     @property
-    def options(self) -> Any:
+    def core(self) -> SocketCore:
+        """The engine-neutral core of this socket (what pollers and tools look at)."""
+        return self._core
+
+    @property
+    def options(self) -> Options:  # type: ignore[override]
         """The socket's :class:`zmtp.options.Options` (validated values)."""
         return self._core.options
 
@@ -142,6 +157,15 @@ class Socket:
         """Outgoing messages this socket dropped at close: ``linger`` expired (or was
         0) with them still queued, or an inproc peer never bound to take them."""
         return self._core.dropped
+
+    def _set_option(self, name: str, value: object) -> None:
+        self._core.setsockopt(name, value)
+
+    @property
+    def events(self) -> int:
+        """``zmtp.POLLIN`` if a message can be received now, ``zmtp.POLLOUT`` if one can
+        be sent now (pyzmq's ``sock.events``); takes nothing out of the socket."""
+        return self._core.poll_events()
 
     def setsockopt(self, name: str | int, value: Any) -> None:
         """pyzmq-style option setter: a name (``"sndhwm"``) or pyzmq's integer
@@ -250,17 +274,20 @@ class Socket:
         if not core.try_send(core.prepare(msg_parts)):
             raise Again(f"{self.type.name}: no peer can take a message now")
 
-    async def send_multipart(self, msg_parts: Sequence[Any], flags: int = 0) -> None:
+    async def send_multipart(
+        self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False
+    ) -> MessageTracker | None:
         """Send a whole message; waits while no peer can take it (HWM, no peer yet).
 
         With ``flags=zmtp.DONTWAIT`` (or when ``sndtimeo`` expires) raises
         :class:`zmtp.Again` instead of waiting. Cancellation-safe: a cancelled call
-        sent nothing.
+        sent nothing. ``copy``/``track`` as in :meth:`send`.
         """
         core = self._core
         frames = core.prepare(msg_parts)
         await self._send_frames(frames, flags)
         core.send_partial = []
+        return MessageTracker() if track else None
 
     async def _send_frames(self, frames: list[bytes], flags: int) -> None:
         if flags:
@@ -287,21 +314,37 @@ class Socket:
             if psend(frames):
                 return
 
-    async def send(self, data: Any, flags: int = 0, *, more: bool = False) -> None:
+    async def send(
+        self,
+        data: Any,
+        flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
+        *,
+        more: bool = False,
+    ) -> MessageTracker | None:
         """Send one frame; with ``more=True`` (or ``flags=zmtp.SNDMORE``) it is held
-        until the message's last frame is sent."""
+        until the message's last frame is sent.
+
+        ``copy`` and ``track`` are pyzmq's: zmtp sends immutable ``bytes`` (a
+        ``bytearray`` or ``memoryview`` is copied), so ``track=True`` returns a
+        :class:`~zmtp.core.serialize.MessageTracker` that is already done."""
+        if track:
+            await self.send(data, flags, more=more)
+            return MessageTracker()
         core = self._core
         if type(data) is bytes and not (flags or more or core.send_partial or core.closing):
             if self._yield_count < _YIELD_EVERY and self._psend([data]):
                 self._yield_count += 1
-                return
+                return None
             await self._send_frames([data], 0)
-            return
+            return None
         check_flags(flags)
         if more or flags & SNDMORE:
             core.hold(data)
-            return
+            return None
         await self.send_multipart([data], flags)
+        return None
 
     def send_nowait(self, data: Any, *, more: bool = False) -> None:
         if more:
@@ -311,10 +354,10 @@ class Socket:
 
     async def send_string(self, text: str, flags: int = 0, encoding: str = "utf-8") -> None:
         """Send ``text`` encoded (UTF-8 by default) as one frame."""
-        await self.send(encode_text(text, encoding), flags)
+        await self.send(text_frame(text, encoding), flags)
 
     def send_string_nowait(self, text: str, encoding: str = "utf-8") -> None:
-        self.send_nowait(encode_text(text, encoding))
+        self.send_nowait(text_frame(text, encoding))
 
     # -- receiving ---------------------------------------------------------------------
 
@@ -367,13 +410,19 @@ class Socket:
             if msg is not None:
                 return msg
 
-    async def recv(self, flags: int = 0, *, copy: bool = True) -> Any:
+    @overload
+    async def recv(self, flags: int = 0, *, copy: Literal[True] = True) -> bytes: ...
+    @overload
+    async def recv(self, flags: int = 0, *, copy: Literal[False]) -> Frame: ...
+    @overload
+    async def recv(self, flags: int = 0, *, copy: bool) -> bytes | Frame: ...
+    async def recv(self, flags: int = 0, *, copy: bool = True) -> bytes | Frame:
         """The next frame. For a multipart message, the following frames come from
         the next calls while ``rcvmore`` is true (pyzmq's behaviour). With
         ``copy=False``, a :class:`zmtp.Frame` carrying the connection's properties."""
         core = self._core
         if not copy:
-            data = await self.recv(flags)
+            data: bytes = await self.recv(flags)
             return core.frame(data)
         if core.recv_partial:
             return core.recv_partial.pop(0)
@@ -382,9 +431,9 @@ class Socket:
             if msg is not None:
                 self._yield_count += 1
                 if len(msg) == 1:
-                    return msg[0]
+                    return msg[0]  # type: ignore[no-any-return]
                 core.recv_partial = msg
-                return msg.pop(0)
+                return msg.pop(0)  # type: ignore[no-any-return]
         return core.split_first(await self._recv_message(flags))
 
     def recv_nowait(self) -> bytes:
@@ -411,6 +460,3 @@ class Socket:
             return await self.recv_multipart()
         except SocketClosed:
             raise StopAsyncIteration from None
-
-
-install_option_properties(Socket)

@@ -21,7 +21,6 @@ from zmtp.core.socket import (
     SocketCore,
     SocketRuntime,
     as_frame,
-    topic_bytes,
 )
 from zmtp.core.timing import HeartbeatSchedule, next_reconnect_ivl
 
@@ -44,5 +43,4 @@ __all__ = [
     "handshake_failure_event",
     "new_connection",
     "next_reconnect_ivl",
-    "topic_bytes",
 ]

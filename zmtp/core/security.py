@@ -110,6 +110,7 @@ def new_connection(
         maxmsgsize=opts.get("maxmsgsize"),
         max_frames=parts if parts >= 0 else None,
         authenticator=authenticator,
+        handshake_max_command=opts.get("handshake_max_command"),
     )
 
 

@@ -29,19 +29,20 @@ to ``linger`` ms; what is left then is dropped and counted in :attr:`SocketCore.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from zmtp.constants import DONTWAIT, SNDMORE, SocketType
 from zmtp.core.events import Event, MonitorEvent, MonitorQueue, handshake_failure_event
 from zmtp.core.security import ZapClient, new_connection
 from zmtp.core.timing import next_reconnect_ivl
-from zmtp.errors import FrameTypeError, ProtocolError, SocketClosed, ZMTPError, ZMTPValueError
+from zmtp.errors import BindError, FrameTypeError, ProtocolError, SocketClosed, ZMTPValueError
 from zmtp.frame import Frame
-from zmtp.options import ALIASES, OPTIONS, Options
+from zmtp.options import Options, check_topic
 from zmtp.patterns import Pattern, pattern_for
 from zmtp.routing import MsgQueue, Pipe
 from zmtp.transport.endpoint import Endpoint, parse_endpoint
+from zmtp.transport.os_sockets import bind_error
 from zmtp.wire import Connection
 from zmtp.wire.commands import Metadata
 
@@ -58,8 +59,6 @@ __all__ = [
     "SocketRuntime",
     "as_frame",
     "check_flags",
-    "encode_text",
-    "install_option_properties",
 ]
 
 #: Readiness bits of :meth:`SocketCore.poll_events` (pyzmq's ``POLLIN``/``POLLOUT``).
@@ -97,26 +96,6 @@ def check_flags(flags: int) -> None:
         )
 
 
-def encode_text(text: Any, encoding: str) -> bytes:
-    """``send_string``'s frame: ``text`` encoded; anything but ``str`` is refused."""
-    if not isinstance(text, str):
-        raise FrameTypeError(
-            f"send_string takes a str, got {type(text).__name__} (use send() for bytes)"
-        )
-    return text.encode(encoding)
-
-
-def topic_bytes(topic: Any) -> bytes:
-    """A subscription topic: ``bytes``-like or ``str`` (UTF-8); anything else is refused."""
-    if isinstance(topic, str):
-        return topic.encode("utf-8")
-    if isinstance(topic, (bytes, bytearray, memoryview)):
-        return bytes(topic)
-    raise ZMTPValueError(
-        f"a subscription topic is bytes or str (RFC 29 prefixes), got {type(topic).__name__}"
-    )
-
-
 class SocketRuntime(Protocol):
     """What the core asks of the engine that runs a socket."""
 
@@ -149,6 +128,10 @@ class ConnectionHost(Protocol):
 
     def connection_ready(
         self, endpoint: str, conn: Connection, peer_address: str, connecter: Connecter | None
+    ) -> Pipe | None: ...
+
+    def raw_connection_ready(
+        self, endpoint: str, peer_address: str, connecter: Connecter | None
     ) -> Pipe | None: ...
 
     def refusal(self) -> str: ...
@@ -244,6 +227,8 @@ class SocketCore:
         #: inproc link nobody bound in time.
         self.dropped = 0
         self.zap = ZapClient()
+        #: Called whenever what poll_events() answers may have changed (pollers).
+        self.watchers: list[Callable[[], None]] = []
         context.register(self)
         if subscribe is not None:
             topics = [subscribe] if isinstance(subscribe, (bytes, str)) else subscribe
@@ -253,6 +238,20 @@ class SocketCore:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "closing" if self.closing else "open"
         return f"<SocketCore {self.type.name} {state}>"
+
+    # -- readiness -----------------------------------------------------------------------
+
+    def wake_send(self) -> None:
+        """A send may now succeed: wake the engine's waiting senders and any poller."""
+        self.runtime.wake_send()
+        for watcher in self.watchers:
+            watcher()
+
+    def wake_recv(self) -> None:
+        """A receive may now succeed (or the socket closed): wake receivers and pollers."""
+        self.runtime.wake_recv()
+        for watcher in self.watchers:
+            watcher()
 
     # -- options -----------------------------------------------------------------------
 
@@ -292,12 +291,12 @@ class SocketCore:
         """SUB: receive messages whose first frame starts with ``topic`` (``b""``: all).
         On an XPUB with ``xpub_manual``, subscribe the peer of the last subscription."""
         self.check_open()
-        self.pattern.subscribe(topic_bytes(topic))
+        self.pattern.subscribe(check_topic(topic))
 
     def unsubscribe(self, topic: bytes | str = b"") -> None:
         """Undo one :meth:`subscribe` of ``topic``."""
         self.check_open()
-        self.pattern.unsubscribe(topic_bytes(topic))
+        self.pattern.unsubscribe(check_topic(topic))
 
     # -- monitor -----------------------------------------------------------------------
 
@@ -323,9 +322,16 @@ class SocketCore:
         calls :meth:`bind_inproc`)."""
         ep = parse_endpoint(endpoint, bind=True)
         self.check_open()
-        if ep.transport != "inproc":
+        self._check_transport(ep)
+        if ep.transport != "inproc" and not self.pattern.raw:
             self.new_connection(as_server=True)  # refuse a bad security setup now
         return ep
+
+    def _check_transport(self, ep: Endpoint) -> None:
+        if self.pattern.raw and ep.transport == "inproc":
+            raise ZMTPValueError(
+                f"{self.type.name} sockets speak raw bytes over tcp or ipc, not inproc"
+            )
 
     def bind_inproc(self, ep: Endpoint) -> str:
         self.context.inproc.bind(self, ep.address)
@@ -370,7 +376,8 @@ class SocketCore:
         """
         ep = parse_endpoint(endpoint, bind=False)
         self.check_open()
-        if ep.transport != "inproc":
+        self._check_transport(ep)
+        if ep.transport != "inproc" and not self.pattern.raw:
             self.new_connection(as_server=False)  # refuse a bad security setup now
         if endpoint in self.connecters:
             raise ZMTPValueError(f"already connected to {endpoint!r}")
@@ -390,8 +397,10 @@ class SocketCore:
                 raise
         else:
             # A ROUTER can queue for the peer of this connect only if it named it.
-            early = (self.pattern.attach_before_connect or bool(assigned)) and not (
-                self.options.get("immediate")
+            early = (
+                (self.pattern.attach_before_connect or bool(assigned))
+                and not self.options.get("immediate")
+                and not self.pattern.raw  # a raw peer exists only once connected
             )
             if early:
                 pipe = conn.pipe = self.new_pipe(str(ep))
@@ -401,13 +410,12 @@ class SocketCore:
         self.options.set_internal("last_endpoint", str(ep))
         return ep, conn
 
-    def bind_failed(self, endpoint: str, exc: OSError) -> ZMTPError:
+    def bind_failed(self, endpoint: str, exc: OSError) -> BindError:
         """The OS refused to listen on ``endpoint``: report it on the monitor and return
-        the error for the engine to raise."""
-        self.emit(Event.BIND_FAILED, endpoint, exc.errno or 0, str(exc))
-        error = ZMTPError(f"cannot bind {endpoint}: {exc.strerror or exc}")
-        error.__cause__ = exc
-        return error
+        the :class:`~zmtp.errors.BindError` for the engine to raise."""
+        failure = bind_error(exc, endpoint)
+        self.emit(Event.BIND_FAILED, endpoint, failure.errno, str(exc))
+        return failure
 
     def reconnect_after(
         self, conn: Connecter, *, handshake_done: bool, refused: str | None = None
@@ -521,7 +529,24 @@ class SocketCore:
             return None
         self.probe(pipe)
         if pipe.out_q.items:
-            self.runtime.wake_send()
+            self.wake_send()
+        return pipe
+
+    def raw_connection_ready(
+        self, endpoint: str, peer_address: str, connecter: Connecter | None
+    ) -> Pipe | None:
+        """A raw (STREAM) connection is up: there is no handshake, so its pipe is made
+        at once; None to refuse it."""
+        if self.closing:
+            return None
+        pipe = self.new_pipe(endpoint)
+        if connecter is not None:
+            pipe.assigned_id = connecter.assigned_id
+        pipe.properties = Metadata({"Peer-Address": peer_address.encode()})
+        if not self.attach(pipe):
+            self.pipes.discard(pipe)
+            return None
+        self.emit(Event.HANDSHAKE_SUCCEEDED, endpoint)
         return pipe
 
     def refusal(self) -> str:
@@ -577,7 +602,7 @@ class SocketCore:
         if not self.pattern.attach(pipe):
             return False
         pipe.attached = True
-        self.runtime.wake_send()
+        self.wake_send()
         if pipe.readable():
             self.pipe_readable(pipe)
         return True
@@ -599,16 +624,16 @@ class SocketCore:
         if pipe.attached:
             self.pattern.terminated(pipe)
             # The pattern may have something new to receive (XPUB's unsubscriptions).
-            self.runtime.wake_recv()
+            self.wake_recv()
 
     def pipe_readable(self, pipe: Pipe) -> None:
         self.pattern.read_activated(pipe)
-        self.runtime.wake_recv()
+        self.wake_recv()
 
     def pipe_writable(self, pipe: Pipe) -> None:
         if pipe.state == "active":
             self.pattern.write_activated(pipe)
-            self.runtime.wake_send()
+            self.wake_send()
 
     def probe(self, pipe: Pipe) -> None:
         """``probe_router``: greet every new peer with an empty message (libzmq)."""
@@ -720,8 +745,8 @@ class SocketCore:
         """The socket starts closing: no more sends or receives; connecters keep
         trying so what is queued can still leave (the engine waits up to ``linger``)."""
         self.closing = True
-        self.runtime.wake_send()
-        self.runtime.wake_recv()
+        self.wake_send()
+        self.wake_recv()
 
     def unsent(self) -> int:
         """Messages still queued for tcp/ipc peers: what lingering waits for. Not
@@ -736,13 +761,14 @@ class SocketCore:
             and p.endpoint not in local
         )
 
-    def finish_close(self) -> list[Binding]:
+    def finish_close(self, linger: int | None = None) -> list[Binding]:
         """Lingering is over: count and drop what is still queued, leave the inproc
-        namespace, forget bindings and connecters. Returns the bindings, whose
-        listeners the engine stops."""
+        namespace (an unbound inproc link keeps its messages for a later binder for
+        ``linger`` ms; default: the option), forget bindings. Returns the bindings,
+        whose listeners the engine stops."""
         self.closing = True
         self.closed = True
-        self.context.inproc.close(self, self.linger)
+        self.context.inproc.close(self, self.linger if linger is None else linger)
         for pipe in list(self.pipes):
             if pipe.state == "active" and pipe.endpoint.startswith("inproc://"):
                 continue  # an inproc peer (or a later binder) reads these
@@ -752,8 +778,8 @@ class SocketCore:
         for binding in bindings:
             self._release(binding)
         self.bindings.clear()
-        self.runtime.wake_send()
-        self.runtime.wake_recv()
+        self.wake_send()
+        self.wake_recv()
         return bindings
 
     def stop_monitors(self) -> None:
@@ -787,24 +813,3 @@ class _Writable(_Readable):
         pipe = self.pipe()
         if pipe is not None:
             self.core.pipe_writable(pipe)
-
-
-def _option_property(name: str) -> property:
-    def get(self: Any) -> Any:
-        return self._core.options.get(name)
-
-    def set(self: Any, value: Any) -> None:
-        self._core.setsockopt(name, value)
-
-    spec = OPTIONS.get(name)
-    return property(
-        get, None if spec is not None and spec.readonly else set, doc=spec.doc if spec else None
-    )
-
-
-def install_option_properties(cls: type) -> None:
-    """Give a socket face (a class whose ``_core`` is its :class:`SocketCore`) one
-    attribute per option, with pyzmq's names (``sock.sndhwm = 10``); read-only
-    options get no setter."""
-    for name in [*OPTIONS, *ALIASES, "hwm"]:
-        setattr(cls, name, _option_property(name))

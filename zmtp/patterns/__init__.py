@@ -11,6 +11,7 @@ from zmtp.patterns.push import Push
 from zmtp.patterns.rep import Rep
 from zmtp.patterns.req import Req
 from zmtp.patterns.router import Router
+from zmtp.patterns.stream import Stream
 from zmtp.patterns.xpub import Pub, XPub
 from zmtp.patterns.xsub import Sub, XSub
 
@@ -28,6 +29,7 @@ PATTERNS: dict[SocketType, type[Pattern]] = {
     SocketType.XPUB: XPub,
     SocketType.SUB: Sub,
     SocketType.XSUB: XSub,
+    SocketType.STREAM: Stream,
 }
 
 

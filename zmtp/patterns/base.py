@@ -50,6 +50,8 @@ class Pattern:
     #: Whether a connecter's pipe is attached before its connection is up (so that
     #: sends queue for a peer not yet reached), as libzmq does unless ``immediate``.
     attach_before_connect: ClassVar[bool] = True
+    #: True for a type whose peers speak raw bytes rather than ZMTP (STREAM).
+    raw: ClassVar[bool] = False
 
     def __init__(self, options: Any = None) -> None:
         self.options = options

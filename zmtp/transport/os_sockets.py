@@ -16,13 +16,17 @@ import socket as _socket
 import tempfile
 from typing import Any
 
+from zmtp.errors import BindError
 from zmtp.options import Options
 from zmtp.transport.endpoint import Endpoint, format_tcp
 
 __all__ = [
     "CONNECT_PENDING",
     "bind_address",
+    "bind_error",
+    "connect_source",
     "connect_targets",
+    "interface_address",
     "ipc_target",
     "open_ipc_listener",
     "open_tcp_listener",
@@ -38,11 +42,14 @@ CONNECT_PENDING = frozenset({errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK}
 
 def bind_address(ep: Endpoint, options: Options) -> tuple[str, int, Any]:
     """``(host, port, family)`` to resolve for binding a tcp endpoint: ``*`` is every
-    interface (IPv6 and IPv4 when ``ipv6`` is set)."""
+    interface (IPv6 and IPv4 when ``ipv6`` is set), a network interface's name is its
+    address (libzmq looks interface names up first)."""
     host = ep.host
     ipv6 = options.get("ipv6")
     if host == "*":
         host = "::" if ipv6 else "0.0.0.0"
+    else:
+        host = interface_address(host, ipv6=ipv6) or host
     family = _socket.AF_UNSPEC if ipv6 else _socket.AF_INET
     if ":" in host:
         family = _socket.AF_INET6
@@ -104,6 +111,39 @@ def open_ipc_listener(address: str, backlog: int) -> tuple[_socket.socket, str, 
     return lsock, f"ipc://{address}", path
 
 
+def interface_address(name: str, *, ipv6: bool = False) -> str | None:
+    """The address of the network interface called ``name`` (``lo``, ``eth0``), or None
+    if no interface has that name. IPv4 first; with ``ipv6``, an IPv6 address when the
+    interface has no IPv4 one. (Linux; elsewhere only names that are addresses work.)"""
+    try:
+        names = {n for _, n in _socket.if_nameindex()}
+    except OSError:
+        return None
+    if name not in names:
+        return None
+    try:
+        import fcntl
+        import struct
+
+        with _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM) as probe:
+            siocgifaddr = 0x8915  # Linux <linux/sockios.h>
+            packed = fcntl.ioctl(probe.fileno(), siocgifaddr, struct.pack("256s", name.encode()))
+            return _socket.inet_ntoa(packed[20:24])
+    except OSError:
+        pass
+    if ipv6:
+        try:
+            with open("/proc/net/if_inet6") as table:
+                for line in table:
+                    fields = line.split()
+                    if len(fields) >= 6 and fields[5] == name:
+                        raw = bytes.fromhex(fields[0])
+                        return _socket.inet_ntop(_socket.AF_INET6, raw)
+        except OSError:
+            pass
+    return None
+
+
 def remove_stale_ipc(path: str) -> None:
     """Remove a socket file left by a dead process; refuse one that is in use."""
     if not os.path.exists(path):
@@ -136,13 +176,26 @@ def connect_targets(ep: Endpoint, infos: list[tuple[Any, ...]]) -> list[tuple[An
     return [(_socket.AF_UNIX, ipc_target(ep.address))]
 
 
-def start_connect(family: Any, addr: Any) -> tuple[_socket.socket, int]:
+def connect_source(ep: Endpoint) -> tuple[str, int] | None:
+    """The local ``(address, port)`` a ``tcp://src;dst`` connect binds first, or None."""
+    if not ep.source_host:
+        return None
+    return interface_address(ep.source_host) or ep.source_host, ep.source_port
+
+
+def start_connect(
+    family: Any, addr: Any, source: tuple[str, int] | None = None
+) -> tuple[_socket.socket, int]:
     """A non-blocking socket with its connect started, and the errno it answered
     (0: connected; one of :data:`CONNECT_PENDING`: wait for writability, then read
-    ``SO_ERROR``; anything else: failed)."""
+    ``SO_ERROR``; anything else: failed). ``source``: the local ``(host, port)`` to
+    connect from (``tcp://src;dst``)."""
     sock = _socket.socket(family, _socket.SOCK_STREAM)
     sock.setblocking(False)
     try:
+        if source is not None:
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+            sock.bind(source)
         err = sock.connect_ex(addr)
     except OSError as exc:  # e.g. an ipc path too long for the platform
         err = exc.errno or errno.EINVAL
@@ -180,6 +233,16 @@ def peer_address(sock: _socket.socket) -> str:
         except OSError:
             return ""
     return ""
+
+
+def bind_error(exc: OSError, endpoint: str) -> BindError:
+    """The :class:`~zmtp.errors.BindError` for an OS error met binding ``endpoint``
+    (a name that does not resolve is ``EADDRNOTAVAIL``, as libzmq reports it)."""
+    if isinstance(exc, _socket.gaierror) or not exc.errno or exc.errno < 0:
+        return BindError(
+            errno.EADDRNOTAVAIL, f"cannot resolve the address ({exc})", endpoint=endpoint
+        )
+    return BindError(exc.errno, exc.strerror or str(exc), endpoint=endpoint)
 
 
 def os_reason(exc: OSError) -> str:

@@ -30,7 +30,7 @@ import re
 import struct
 from collections.abc import Iterable, Iterator, Mapping
 
-from zmtp.errors import ProtocolError
+from zmtp.errors import ProtocolError, ZMTPValueError
 from zmtp.wire.frames import encode_command_frame
 
 __all__ = [
@@ -126,10 +126,16 @@ def encode_metadata(props: Mapping[str, bytes] | Iterable[tuple[str, bytes]]) ->
     for name, value in items:
         raw = name.encode("ascii")
         if not 0 < len(raw) < 256 or not _NAME_CHARS.fullmatch(raw):
-            raise ValueError(f"invalid metadata property name {name!r} (RFC 23 metadata)")
+            raise ZMTPValueError(
+                f"invalid metadata property name {name!r}: 1..255 octets of letters, digits "
+                "and - _ . + (RFC 23 Connection Metadata)"
+            )
         value = bytes(value)
         if len(value) > 0x7FFFFFFF:
-            raise ValueError(f"metadata property {name!r} value exceeds 2^31-1 octets")
+            raise ZMTPValueError(
+                f"metadata property {name!r} value exceeds 2^31-1 octets "
+                "(RFC 23 Connection Metadata: a 4-octet length)"
+            )
         out.append(bytes((len(raw),)) + raw + _u32.pack(len(value)) + value)
     return b"".join(out)
 
@@ -227,16 +233,25 @@ def encode_cancel(topic: bytes) -> bytes:
 def encode_ping(ttl: int = 0, context: bytes = b"") -> bytes:
     """A PING command frame. ``ttl`` is in tenths of a second (RFC 37)."""
     if not 0 <= ttl <= MAX_PING_TTL:
-        raise ValueError(f"PING TTL must be 0..{MAX_PING_TTL} tenths of a second, got {ttl}")
+        raise ZMTPValueError(
+            f"PING TTL must be 0..{MAX_PING_TTL} tenths of a second, got {ttl} "
+            "(RFC 37 Connection Heartbeating)"
+        )
     if len(context) > MAX_PING_CONTEXT:
-        raise ValueError(f"PING context must be at most {MAX_PING_CONTEXT} octets")
+        raise ZMTPValueError(
+            f"PING context must be at most {MAX_PING_CONTEXT} octets "
+            "(RFC 37 Connection Heartbeating)"
+        )
     return encode_command_frame(PING, ttl.to_bytes(2, "big") + context)
 
 
 def encode_pong(context: bytes = b"") -> bytes:
     """A PONG command frame echoing a PING's context."""
     if len(context) > MAX_PING_CONTEXT:
-        raise ValueError(f"PONG context must be at most {MAX_PING_CONTEXT} octets")
+        raise ZMTPValueError(
+            f"PONG context must be at most {MAX_PING_CONTEXT} octets "
+            "(RFC 37 Connection Heartbeating)"
+        )
     return encode_command_frame(PONG, context)
 
 

@@ -53,7 +53,8 @@ peer alive) but not answered.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from zmtp.constants import SocketType, compatible
@@ -63,6 +64,8 @@ from zmtp.errors import (
     InvalidState,
     PeerError,
     ProtocolError,
+    ZMTPValueError,
+    detached,
 )
 from zmtp.wire import commands as cmd
 from zmtp.wire.commands import Metadata, encode_metadata, parse_command
@@ -132,7 +135,9 @@ _ACCEPTS: dict[ConnectionState, str] = {
 #: ZMTP 3.1, the version we announce.
 ZMTP_31 = (3, 1)
 ZMTP_30 = (3, 0)
-#: Largest command accepted during the handshake (metadata, credentials, CURVE boxes).
+#: Largest command accepted during the handshake (metadata, credentials, CURVE boxes),
+#: by default. libzmq bounds them by maxmsgsize alone; we refuse a peer that claims
+#: more before buffering it (the ``handshake_max_command`` option changes it).
 HANDSHAKE_COMMAND_LIMIT = 64 * 1024
 #: Largest command accepted inside a transformed (CURVE) frame whatever maxmsgsize says:
 #: PING, PONG and most subscriptions fit.
@@ -140,6 +145,21 @@ _WRAPPED_COMMAND_ALLOWANCE = 1024
 #: The types that send their Identity property (as libzmq does).
 _SENDS_IDENTITY = frozenset({SocketType.REQ, SocketType.DEALER, SocketType.ROUTER})
 _PUBLISHERS = frozenset({SocketType.PUB, SocketType.XPUB})
+
+
+def _peer_check(conn: Connection) -> Callable[[Metadata], None]:
+    """The mechanism's metadata check, holding the connection only weakly: a bound
+    method would put the connection and its mechanism in a reference cycle, and a
+    closed connection's buffers would then wait for the cycle collector."""
+    ref = weakref.ref(conn)
+
+    def validate(meta: Metadata) -> None:
+        live = ref()
+        if live is None:
+            raise InvalidState("the connection this mechanism belonged to is gone")
+        live._validate_peer(meta)
+
+    return validate
 
 
 class Connection:
@@ -158,6 +178,9 @@ class Connection:
             client (as libzmq does when no ZAP handler is installed).
         check_socket_type: refuse peers that RFC 37's table forbids (default True).
         version: the ZMTP version we announce, (3, 1) or (3, 0).
+        handshake_max_command: the largest command accepted before the handshake
+            completes, in octets (default 64 KiB; -1: only ``maxmsgsize`` bounds it,
+            as in libzmq).
     """
 
     def __init__(
@@ -172,9 +195,10 @@ class Connection:
         authenticator: Authenticator | None = None,
         check_socket_type: bool = True,
         version: tuple[int, int] = ZMTP_31,
+        handshake_max_command: int = HANDSHAKE_COMMAND_LIMIT,
     ) -> None:
         if version not in (ZMTP_30, ZMTP_31):
-            raise ValueError(f"zmtp speaks ZMTP 3.0 or 3.1, not {version}")
+            raise ZMTPValueError(f"zmtp speaks ZMTP 3.0 or 3.1, not {version}")
         self.socket_type = SocketType.coerce(socket_type)
         self.mechanism = mechanism if mechanism is not None else NullMechanism()
         self.routing_id = bytes(routing_id)
@@ -199,7 +223,7 @@ class Connection:
         self._decoder = FrameDecoder(
             maxmsgsize=maxmsgsize,
             max_frames=max_frames,
-            max_command_size=HANDSHAKE_COMMAND_LIMIT,
+            max_command_size=handshake_max_command,  # -1: maxmsgsize
         )
         self._decoder.commands_only = True
         self._events: list[Event | list[bytes]] = []
@@ -221,9 +245,12 @@ class Connection:
             props.append(("Identity", self.routing_id))
         for name, value in (properties or {}).items():
             if name.lower() in ("socket-type", "identity"):
-                raise ValueError(f"property {name!r} is set by zmtp itself")
+                raise ZMTPValueError(
+                    f"property {name!r} is set by zmtp itself (RFC 23 The Socket-Type Property, "
+                    "The Identity Property)"
+                )
             props.append((name, value))
-        self.mechanism.bind(encode_metadata(props), self._validate_peer)
+        self.mechanism.bind(encode_metadata(props), _peer_check(self))
         self._out.append(
             encode_greeting(self.mechanism.name, self.mechanism.greeting_as_server, version)
         )
@@ -290,7 +317,7 @@ class Connection:
                 self._ev_pos = 0
             return ev
         if self.error is not None:
-            raise self.error
+            raise detached(self.error)  # a copy: see _fail
         return NEED_DATA
 
     def events(self) -> list[Event | list[bytes]]:
@@ -305,7 +332,7 @@ class Connection:
             self._ev_pos = 0
             return events
         if self.error is not None:
-            raise self.error
+            raise detached(self.error)  # a copy: see _fail
         return events
 
     def receive_messages(self, data: Buffer) -> list[list[bytes]] | None:
@@ -424,7 +451,7 @@ class Connection:
     def _wrap_message(self, frames: Sequence[Buffer]) -> list[bytes]:
         last = len(frames) - 1
         if last < 0:
-            raise ValueError("a message has at least one frame (RFC 23 Framing)")
+            raise ZMTPValueError("a message has at least one frame (RFC 23 Framing)")
         enc = self.mechanism.encode_frame
         return [enc(MORE if i < last else 0, bytes(f)) for i, f in enumerate(frames)]
 
@@ -434,7 +461,10 @@ class Connection:
             # Whatever breaks before traffic breaks the handshake (same reason and RFC).
             exc = HandshakeError(exc.reason, rfc=exc.rfc, section=exc.section)
         self.state = _S.FAILED
-        self.error = exc
+        # Kept without its traceback, and raised as copies: the frames of a raised
+        # exception hold this connection, which would put it in a reference cycle
+        # with its own error (freed only by the cycle collector, buffers and all).
+        self.error = detached(exc)
         # "The error is the reply": a peer in the handshake learns why (RFC 23 Error
         # Handling). A PeerError means the peer already said why; stay quiet.
         if (
@@ -581,7 +611,7 @@ class Connection:
             if items:
                 self._process(items)
             if decoder.error is not None:
-                raise decoder.error
+                raise detached(decoder.error)
             if not decoder.stopped_at_message:
                 return
             # The decoder met a message frame while only commands were legal. Fine if

@@ -41,7 +41,7 @@ import struct
 from collections.abc import Sequence
 
 from zmtp import _fastpaths
-from zmtp.errors import ProtocolError
+from zmtp.errors import ProtocolError, ZMTPValueError, detached
 
 __all__ = [
     "COMMAND",
@@ -125,7 +125,7 @@ def encode_frame(body: Buffer, *, more: bool = False, command: bool = False) -> 
     """One frame (header and body) as bytes."""
     flags = (MORE if more else 0) | (COMMAND if command else 0)
     if more and command:
-        raise ValueError("a command frame cannot have the MORE flag (RFC 23 Framing)")
+        raise ZMTPValueError("a command frame cannot have the MORE flag (RFC 23 Framing)")
     return frame_header(len(body), flags) + bytes(body)
 
 
@@ -133,7 +133,9 @@ def encode_command_frame(name: bytes, data: Buffer = b"") -> bytes:
     """A command frame: a one-octet name length, the name, then the command data
     (RFC 23 "Commands"; the ABNF and libzmq agree on the length prefix)."""
     if not 0 < len(name) < 256:
-        raise ValueError(f"command name must be 1..255 octets, got {len(name)}")
+        raise ZMTPValueError(
+            f"command name must be 1..255 octets, got {len(name)} (RFC 23 Commands)"
+        )
     body = bytes((len(name),)) + name + bytes(data)
     return frame_header(len(body), COMMAND) + body
 
@@ -152,7 +154,7 @@ def encode_message_into(frames: Sequence[Buffer], out: list[Buffer]) -> None:
     """
     n = len(frames)
     if n == 0:
-        raise ValueError("a message has at least one frame (RFC 23 Framing)")
+        raise ZMTPValueError("a message has at least one frame (RFC 23 Framing)")
     last = n - 1
     for i, body in enumerate(frames):
         size = len(body)
@@ -191,7 +193,7 @@ def encode_batch(messages: Sequence[Sequence[Buffer]], out: list[Buffer]) -> int
                 total += n + 9
                 continue
         elif last < 0:
-            raise ValueError("a message has at least one frame (RFC 23 Framing)")
+            raise ZMTPValueError("a message has at least one frame (RFC 23 Framing)")
         for i, body in enumerate(msg):
             n = len(body)
             if n < 256:
@@ -341,7 +343,7 @@ class FrameDecoder:
     def read(self) -> list[Decoded]:
         """Every message and command completed by the octets fed so far, in order."""
         if self._broken:
-            raise self._error or ProtocolError("the frame decoder already failed")
+            raise detached(self._error or ProtocolError("the frame decoder already failed"))
         self.commands_read = 0
         out: list[Decoded] = []
         try:
@@ -364,7 +366,7 @@ class FrameDecoder:
             # raised by the next read(). Nothing more will be parsed: let go of the
             # buffered octets now.
             self._broken = True
-            self._error = exc
+            self._error = detached(exc)  # the raised one holds this decoder's frames
             self._chunks = []
             self._have = 0
             self._big = None

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from zmtp.errors import HandshakeError, ProtocolError
+from zmtp.errors import HandshakeError, ProtocolError, ZMTPValueError
 
 __all__ = [
     "GREETING_SIZE",
@@ -69,7 +69,9 @@ def encode_greeting(mechanism: bytes, as_server: bool, version: tuple[int, int] 
     """The 64-octet greeting we send. Padding and filler are zeros, as RFC 37 advises for
     a peer that sends its whole greeting at once."""
     if not 0 < len(mechanism) <= _MECHANISM_SIZE or not _MECHANISM_CHARS.fullmatch(mechanism):
-        raise ValueError(f"invalid mechanism name {mechanism!r}")
+        raise ZMTPValueError(
+            f"invalid mechanism name {mechanism!r}: 1..20 of A-Z 0-9 - _ . + (RFC 23 The Greeting)"
+        )
     major, minor = version
     return b"".join(
         (

@@ -28,7 +28,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from zmtp.errors import MechanismUnavailable
+from zmtp.errors import MechanismUnavailable, ZMTPTypeError, ZMTPValueError
 
 __all__ = [
     "ALPHABET",
@@ -58,7 +58,7 @@ def encode(data: Bytes) -> bytes:
     """Z85 text of ``data``, whose length must be a multiple of 4 octets (RFC 32)."""
     n = len(data)
     if n % 4:
-        raise ValueError(
+        raise ZMTPValueError(
             f"Z85 encodes a multiple of 4 octets, got {n} (RFC 32 Formal Specification)"
         )
     alphabet = ALPHABET
@@ -79,12 +79,12 @@ def decode(text: str | Bytes) -> bytes:
         try:
             raw = text.encode("ascii")
         except UnicodeEncodeError:
-            raise ValueError("Z85 text is ASCII only (RFC 32 Formal Specification)") from None
+            raise ZMTPValueError("Z85 text is ASCII only (RFC 32 Formal Specification)") from None
     else:
         raw = bytes(text)
     n = len(raw)
     if n % 5:
-        raise ValueError(
+        raise ZMTPValueError(
             f"Z85 decodes a multiple of 5 characters, got {n} (RFC 32 Formal Specification)"
         )
     digit = _DIGIT
@@ -94,13 +94,13 @@ def decode(text: str | Bytes) -> bytes:
         for c in raw[start : start + 5]:
             d = digit.get(c)
             if d is None:
-                raise ValueError(
+                raise ZMTPValueError(
                     f"{chr(c)!r} at offset {raw.index(c, start)} is not a Z85 character "
                     "(RFC 32 Formal Specification)"
                 )
             value = value * 85 + d
         if value > _U32_MAX:
-            raise ValueError(
+            raise ZMTPValueError(
                 f"Z85 group {raw[start : start + 5].decode()!r} at offset {start} "
                 "exceeds 2^32 - 1 (RFC 32 Formal Specification)"
             )
@@ -115,20 +115,22 @@ def coerce_key(key: str | Bytes, what: str = "CURVE key") -> bytes:
     """
     if isinstance(key, str):
         if len(key) != Z85_KEY_SIZE:
-            raise ValueError(
-                f"{what} as text must be {Z85_KEY_SIZE} Z85 characters, got {len(key)}"
+            raise ZMTPValueError(
+                f"{what} as text must be {Z85_KEY_SIZE} Z85 characters, got {len(key)} (RFC 32)"
             )
         return decode(key)
     if not isinstance(key, (bytes, bytearray, memoryview)):
-        raise TypeError(f"{what} must be bytes or str, not {type(key).__name__}")
+        raise ZMTPTypeError(
+            f"{what} must be bytes or str (RFC 32 Z85 text), not {type(key).__name__}"
+        )
     raw = bytes(key)
     if len(raw) == KEY_SIZE:
         return raw
     if len(raw) == Z85_KEY_SIZE:
         return decode(raw)
-    raise ValueError(
+    raise ZMTPValueError(
         f"{what} must be {KEY_SIZE} raw octets or {Z85_KEY_SIZE} Z85 characters, "
-        f"got {len(raw)} octets"
+        f"got {len(raw)} octets (RFC 26, RFC 32)"
     )
 
 

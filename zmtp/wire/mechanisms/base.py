@@ -149,12 +149,17 @@ class Mechanism:
                 f"{refused} refused: {why}", status_code=decision.status_code, rfc=27
             )
 
-    def _peer_error(self, name: bytes, data: bytes) -> PeerError | None:
-        """A PeerError if the command is ERROR (RFC 23 Error Handling), else None."""
+    def _check_peer_error(self, name: bytes, data: bytes) -> None:
+        """Raise PeerError if the command is ERROR (RFC 23 Error Handling).
+
+        Raised here rather than returned: an exception kept in a local variable of a
+        frame it is raised through is in a reference cycle with that frame (and so
+        with everything the frame holds, the connection included).
+        """
         if name != ERROR:
-            return None
+            return
         reason = parse_error(data)
-        return PeerError(
+        raise PeerError(
             f"peer refused the handshake: {reason!r}",
             peer_reason=reason,
             rfc=23,

@@ -90,7 +90,7 @@ import os
 import struct
 from typing import Any, ClassVar
 
-from zmtp.errors import HandshakeError, InvalidState, ProtocolError
+from zmtp.errors import HandshakeError, InvalidState, ProtocolError, ZMTPValueError
 from zmtp.wire.commands import READY, decode_metadata, parse_command
 from zmtp.wire.frames import COMMAND, MORE, encode_command_frame, frame_header
 from zmtp.wire.greeting import Greeting
@@ -153,7 +153,7 @@ def _fixed(value: bytes | None, size: int, what: str) -> bytes | None:
         return None
     value = bytes(value)
     if len(value) != size:
-        raise ValueError(f"{what} must be {size} octets, got {len(value)}")
+        raise ZMTPValueError(f"{what} must be {size} octets, got {len(value)} (RFC 26)")
     return value
 
 
@@ -201,7 +201,10 @@ class _Curve(Mechanism):
 
     def _check_pair(self, public: bytes, secret: bytes, whose: str) -> None:
         if bytes(self._nacl.crypto_scalarmult_base(secret)) != public:
-            raise ValueError(f"the {whose} public key does not belong to the {whose} secret key")
+            raise ZMTPValueError(
+                f"the {whose} public key does not belong to the {whose} secret key "
+                "(RFC 26: a key pair is a Curve25519 secret key and its public key)"
+            )
 
     def _next_nonce(self) -> bytes:
         n = self._send_nonce
@@ -269,7 +272,7 @@ class _Curve(Mechanism):
             raise InvalidState("CURVE traffic before the handshake completed (RFC 26)")
         flag_octet = _TO_CURVE.get(flags & (MORE | COMMAND))
         if flag_octet is None:
-            raise ValueError("a command frame cannot have the MORE flag (RFC 23 Framing)")
+            raise ZMTPValueError("a command frame cannot have the MORE flag (RFC 23 Framing)")
         short = self._next_nonce()
         box = self._seal(flag_octet + body, self._send_prefix + short, key)
         # A data frame with no flags, as libzmq sends (and only accepts) MESSAGE.
@@ -322,7 +325,8 @@ class CurveClient(_Curve):
         vouch_nonce: fixes the 16-octet long nonce of the vouch (tests only).
 
     Raises :class:`~zmtp.errors.MechanismUnavailable` without PyNaCl, and
-    ``ValueError`` for malformed keys or a public key that is not the secret key's.
+    :class:`~zmtp.errors.ZMTPValueError` (a ``ValueError``) for malformed keys or a
+    public key that is not the secret key's.
     """
 
     _send_prefix: ClassVar[bytes] = CLIENT_MESSAGE_PREFIX
@@ -364,9 +368,7 @@ class CurveClient(_Curve):
         return encode_command_frame(HELLO, data)
 
     def on_command(self, name: bytes, data: bytes) -> list[bytes]:
-        err = self._peer_error(name, data)
-        if err is not None:
-            raise err
+        self._check_peer_error(name, data)
         if self._state == "expect-welcome":
             if name != WELCOME:
                 raise self._unexpected(name, "waiting for WELCOME")
@@ -483,9 +485,7 @@ class CurveServer(_Curve):
         self._state = "expect-hello"
 
     def on_command(self, name: bytes, data: bytes) -> list[bytes]:
-        err = self._peer_error(name, data)
-        if err is not None:
-            raise err
+        self._check_peer_error(name, data)
         if self._state == "expect-hello":
             if name != HELLO:
                 raise self._unexpected(name, "waiting for HELLO")

@@ -70,9 +70,7 @@ class NullMechanism(Mechanism):
         return [encode_command_frame(READY, self._local_metadata)]
 
     def on_command(self, name: bytes, data: bytes) -> list[bytes]:
-        err = self._peer_error(name, data)
-        if err is not None:
-            raise err
+        self._check_peer_error(name, data)
         if name != READY:
             raise self._unexpected(name, "waiting for READY")
         if self._got_ready:

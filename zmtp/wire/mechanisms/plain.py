@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from zmtp.errors import HandshakeError
+from zmtp.errors import HandshakeError, ZMTPValueError
 from zmtp.wire.commands import READY, decode_metadata
 from zmtp.wire.frames import encode_command_frame
 from zmtp.wire.greeting import Greeting
@@ -39,7 +39,9 @@ INITIATE = b"INITIATE"
 def encode_hello(username: bytes, password: bytes) -> bytes:
     """The HELLO command frame (RFC 24)."""
     if len(username) > 255 or len(password) > 255:
-        raise ValueError("PLAIN user name and password are at most 255 octets each (RFC 24)")
+        raise ZMTPValueError(
+            "PLAIN user name and password are at most 255 octets each (RFC 24 The HELLO Command)"
+        )
     data = bytes((len(username),)) + username + bytes((len(password),)) + password
     return encode_command_frame(HELLO, data)
 
@@ -93,9 +95,7 @@ class PlainClient(_Plain):
         return [encode_hello(self.username, self.password)]
 
     def on_command(self, name: bytes, data: bytes) -> list[bytes]:
-        err = self._peer_error(name, data)
-        if err is not None:
-            raise err
+        self._check_peer_error(name, data)
         if self._state == "expect-welcome":
             if name != WELCOME:
                 raise self._unexpected(name, "waiting for WELCOME")
@@ -125,9 +125,7 @@ class PlainServer(_Plain):
         self.username: bytes | None = None
 
     def on_command(self, name: bytes, data: bytes) -> list[bytes]:
-        err = self._peer_error(name, data)
-        if err is not None:
-            raise err
+        self._check_peer_error(name, data)
         if self._state == "expect-hello":
             if name != HELLO:
                 raise self._unexpected(name, "waiting for HELLO")
