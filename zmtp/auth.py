@@ -32,15 +32,13 @@ version, request id, status code, status text, user id, metadata).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from zmtp.constants import SocketType
+from zmtp.core.security import CURVE_ALLOW_ANY, ZapHandler
 from zmtp.errors import SocketClosed
-from zmtp.wire.z85 import coerce_key
-from zmtp.wire.z85 import encode as z85_encode
 
 if TYPE_CHECKING:
     from zmtp._trio.context import Context
@@ -48,97 +46,18 @@ if TYPE_CHECKING:
 
 __all__ = ["CURVE_ALLOW_ANY", "Authenticator"]
 
-#: ``configure_curve(location=CURVE_ALLOW_ANY)``: admit any client key (still
-#: encrypting the traffic).
-CURVE_ALLOW_ANY = "*"
 
-Decision = tuple[bytes, str, bytes]  # status code, status text, user id
-
-
-class Authenticator:
-    """A ZAP handler serving one :class:`zmtp.Context`."""
+class Authenticator(ZapHandler):
+    """A ZAP handler serving one :class:`zmtp.Context` (the rules are
+    :class:`zmtp.core.security.ZapHandler`'s; see the module doc)."""
 
     def __init__(self, context: Context | None = None) -> None:
         from zmtp._trio.context import Context
 
+        super().__init__()
         self.context = context if context is not None else Context.instance()
-        self.allowed: set[str] = set()
-        self.denied: set[str] = set()
-        self.passwords: dict[str, dict[bytes, bytes]] = {}
-        self.curve_keys: dict[str, set[bytes] | str] = {}
         self._socket: Socket | None = None
         self._nursery_cm: Any = None
-
-    # -- configuration -------------------------------------------------------------------
-
-    def allow(self, *addresses: str) -> None:
-        """Admit only these IP addresses (and others allowed later)."""
-        self.allowed.update(addresses)
-
-    def deny(self, *addresses: str) -> None:
-        """Refuse these IP addresses (ignored once an allow list exists)."""
-        self.denied.update(addresses)
-
-    def configure_plain(
-        self, domain: str = "*", passwords: Mapping[str | bytes, str | bytes] | None = None
-    ) -> None:
-        """PLAIN users and passwords for a ZAP domain (``"*"``: every domain)."""
-        self.passwords[domain] = {_b(user): _b(pw) for user, pw in (passwords or {}).items()}
-
-    def configure_curve(
-        self, domain: str = "*", location: str | Iterable[str | bytes] = CURVE_ALLOW_ANY
-    ) -> None:
-        """CURVE client public keys (Z85 or raw) admitted for a domain, or
-        :data:`CURVE_ALLOW_ANY`. (pyzmq reads keys from certificate files; zmtp takes
-        the keys themselves.)"""
-        if isinstance(location, str) and location == CURVE_ALLOW_ANY:
-            self.curve_keys[domain] = CURVE_ALLOW_ANY
-        else:
-            self.curve_keys[domain] = {coerce_key(k, "client public key") for k in location}
-
-    # -- the decision --------------------------------------------------------------------
-
-    def authenticate(
-        self, domain: str, address: str, mechanism: bytes, credentials: list[bytes]
-    ) -> Decision:
-        """Decide on one request: ``(status code, status text, user id)``."""
-        if self.allowed:
-            if address not in self.allowed:
-                return b"400", f"address {address} is not on the allow list", b""
-        elif address in self.denied:
-            return b"400", f"address {address} is denied", b""
-        if mechanism == b"NULL":
-            return b"200", "OK", b""
-        if mechanism == b"PLAIN":
-            if len(credentials) != 2:
-                return b"500", "PLAIN request without user name and password", b""
-            user, password = credentials
-            table = self.passwords.get(domain, self.passwords.get("*"))
-            if table is not None and table.get(user) == password:
-                return b"200", "OK", user
-            return b"400", "invalid user name or password", b""
-        if mechanism == b"CURVE":
-            if len(credentials) != 1 or len(credentials[0]) != 32:
-                return b"500", "CURVE request without a client key", b""
-            key = credentials[0]
-            allowed = self.curve_keys.get(domain, self.curve_keys.get("*"))
-            if allowed == CURVE_ALLOW_ANY or (isinstance(allowed, set) and key in allowed):
-                return b"200", "OK", z85_encode(key)
-            return b"400", "unknown client key", b""
-        return b"400", f"mechanism {mechanism!r} is not supported", b""
-
-    def _reply(self, request: list[bytes]) -> list[bytes]:
-        if len(request) < 6 or request[0] != b"1.0":
-            rid = request[1] if len(request) > 1 else b""
-            return [b"1.0", rid, b"500", b"malformed ZAP request", b"", b""]
-        _, rid, domain, address, _identity, mechanism, *credentials = request
-        status, text, user_id = self.authenticate(
-            domain.decode("utf-8", "replace"),
-            address.decode("utf-8", "replace"),
-            mechanism,
-            credentials,
-        )
-        return [b"1.0", rid, status, text.encode(), user_id, b""]
 
     # -- serving ---------------------------------------------------------------------------
 
@@ -168,7 +87,7 @@ class Authenticator:
         try:
             while True:
                 request = await sock.recv_multipart()
-                await sock.send_multipart(self._reply(request))
+                await sock.send_multipart(self.reply(request))
         except SocketClosed:
             return
 
@@ -187,7 +106,3 @@ class Authenticator:
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.stop()
-
-
-def _b(value: str | bytes) -> bytes:
-    return value.encode("utf-8") if isinstance(value, str) else bytes(value)

@@ -46,15 +46,13 @@ from zmtp.constants import DONTWAIT, SNDMORE, SocketType
 from zmtp.core.events import Event
 from zmtp.core.security import ZAP_ENDPOINT
 from zmtp.core.serialize import MessageTracker, text_frame
-from zmtp.core.socket import Binding, Connecter, SocketCore
-from zmtp.core.timing import next_reconnect_ivl
-from zmtp.errors import Again, InvalidState, SocketClosed, ZMTPError, ZMTPValueError
+from zmtp.core.socket import Binding, Connecter, SocketCore, check_flags
+from zmtp.errors import Again, InvalidState, SocketClosed, ZMTPError
 from zmtp.frame import Frame
 from zmtp.monitor import Monitor
 from zmtp.routing import Pipe
 from zmtp.transport import os_sockets
 from zmtp.transport.endpoint import Endpoint
-from zmtp.transport.os_sockets import bind_error
 from zmtp.wire import AuthDecision
 from zmtp.wire.events import AuthRequest
 
@@ -298,9 +296,7 @@ class Socket(SocketAPI, AsyncSocketAPI):
         try:
             binding: Binding = await nursery.start(self._listen, ep)
         except OSError as exc:
-            failure = bind_error(exc, endpoint)
-            core.emit(Event.BIND_FAILED, endpoint, failure.errno, str(exc))
-            raise failure from exc
+            raise core.bind_failed(endpoint, exc) from exc
         return core.bound(endpoint, binding)
 
     async def unbind(self, endpoint: str) -> None:
@@ -427,12 +423,7 @@ class Socket(SocketAPI, AsyncSocketAPI):
         except (ZMTPError, ValueError, OSError, TypeError, OverflowError) as exc:
             sock.close()
             reason = os_sockets.os_reason(exc) if isinstance(exc, OSError) else str(exc)
-            self._core.emit(
-                Event.HANDSHAKE_FAILED_NO_DETAIL,
-                endpoint,
-                0,
-                f"connection not set up: {reason}",
-            )
+            self._core.setup_failed(endpoint, reason)
             return None
 
     # -- connecters --------------------------------------------------------------------
@@ -445,7 +436,6 @@ class Socket(SocketAPI, AsyncSocketAPI):
         with trio.CancelScope() as scope:
             conn.handle = scope
             task_status.started()
-            ivl = core.options.get("reconnect_ivl")
             while True:
                 sock = await self._try_connect(ep, endpoint)
                 engine = None
@@ -459,27 +449,16 @@ class Socket(SocketAPI, AsyncSocketAPI):
                     )
                 if engine is not None:
                     await self._run_engine(engine)
-                    if engine.handshake_done:
-                        ivl = core.options.get("reconnect_ivl")
                     if core.closed:
                         return
-                    if engine.refused:
-                        # RFC 23 Error Handling: after an ERROR, do not reconnect with
-                        # the same credentials (a ZAP "300" is temporary: retry).
-                        core.emit(
-                            Event.CLOSED,
-                            endpoint,
-                            0,
-                            f"the peer refused us ({engine.reason}); not reconnecting",
-                        )
-                        return
-                base = core.options.get("reconnect_ivl")
-                if base < 0:
-                    core.emit(Event.CLOSED, endpoint, 0, "reconnect_ivl is -1: not reconnecting")
+                wait = core.reconnect_after(
+                    conn,
+                    handshake_done=engine is not None and engine.handshake_done,
+                    refused=engine.reason if engine is not None and engine.refused else None,
+                )
+                if wait is None:
                     return
-                core.emit(Event.CONNECT_RETRIED, endpoint, ivl)
-                await trio.sleep(ivl / 1000)
-                ivl = next_reconnect_ivl(ivl, base, core.options.get("reconnect_ivl_max"))
+                await trio.sleep(wait / 1000)
 
     async def _try_connect(self, ep: Endpoint, endpoint: str) -> _socket.socket | None:
         core = self._core
@@ -609,7 +588,7 @@ class Socket(SocketAPI, AsyncSocketAPI):
 
     async def _send_frames(self, frames: list[bytes], flags: int) -> None:
         if flags:
-            _check_flags(flags)
+            check_flags(flags)
         if _cancel_requested():
             await trio.lowlevel.checkpoint()
         if self._psend(frames):
@@ -670,7 +649,7 @@ class Socket(SocketAPI, AsyncSocketAPI):
                 return None
             await self._send_frames([data], 0)
             return None
-        _check_flags(flags)
+        check_flags(flags)
         if more or flags & SNDMORE:
             core.hold(data)
             if _cancel_requested():
@@ -720,7 +699,7 @@ class Socket(SocketAPI, AsyncSocketAPI):
 
     async def _recv_message(self, flags: int) -> list[bytes]:
         if flags:
-            _check_flags(flags)
+            check_flags(flags)
         core = self._core
         core.check_open()
         if _cancel_requested():
@@ -816,13 +795,6 @@ class Socket(SocketAPI, AsyncSocketAPI):
             return await self.recv_multipart()
         except SocketClosed:
             raise StopAsyncIteration from None
-
-
-def _check_flags(flags: int) -> None:
-    if not isinstance(flags, int) or flags & ~(DONTWAIT | SNDMORE):
-        raise ZMTPValueError(
-            f"flags are zmtp.DONTWAIT and zmtp.SNDMORE (pyzmq's NOBLOCK/SNDMORE), got {flags!r}"
-        )
 
 
 async def exit_nursery(cm: Any, exc: tuple[Any, Any, Any]) -> bool | None:

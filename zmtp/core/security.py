@@ -1,5 +1,5 @@
-"""Security decisions, engine-neutral: which mechanism a socket's options select, and
-the ZAP client's side of RFC 27.
+"""Security decisions, engine-neutral: which mechanism a socket's options select, the
+ZAP client's side of RFC 27, and the rules of zmtp's own ZAP handler.
 
 :func:`new_connection` builds the sans-IO :class:`~zmtp.wire.Connection` for one peer,
 with the mechanism the options ask for and libzmq's authentication policy:
@@ -22,11 +22,16 @@ the engine to :meth:`~zmtp.wire.Connection.resolve_auth` it. The engine asks the
 over the wire format of RFC 27, which :class:`ZapClient` builds and reads; the engine
 only carries the frames (over an inproc socket of its own kind) and waits.
 
+:class:`ZapHandler` is the other side: the rules of ``zmtp.auth.Authenticator`` (an
+allow/deny list of addresses, PLAIN passwords and CURVE keys per ZAP domain) and the
+reply frames they give; each engine's ``Authenticator`` only serves them on a socket.
+
 No I/O here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from zmtp.constants import SocketType
@@ -44,8 +49,10 @@ from zmtp.wire import (
 )
 from zmtp.wire.commands import decode_metadata
 from zmtp.wire.events import AuthRequest
+from zmtp.wire.z85 import coerce_key
+from zmtp.wire.z85 import encode as z85_encode
 
-__all__ = ["ZAP_ENDPOINT", "ZapClient", "new_connection"]
+__all__ = ["CURVE_ALLOW_ANY", "ZAP_ENDPOINT", "ZapClient", "ZapHandler", "new_connection"]
 
 #: Where a ZAP handler serves (RFC 27), in the socket's context.
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
@@ -173,3 +180,111 @@ class ZapClient:
         return AuthDecision(
             status == "200", status, reply[4].decode("utf-8", "replace"), reply[5], metadata
         )
+
+
+#: ``configure_curve(location=CURVE_ALLOW_ANY)``: admit any client key (still
+#: encrypting the traffic).
+CURVE_ALLOW_ANY = "*"
+
+#: A handler's decision: status code, status text, user id.
+Decision = tuple[bytes, str, bytes]
+
+
+class ZapHandler:
+    """The rules of zmtp's ZAP handler (RFC 27), as pyzmq's authenticators have them.
+
+    In order:
+
+    1. Addresses: with an allow list, only listed IP addresses pass; otherwise
+       addresses on the deny list are refused. Refused peers get status "400".
+    2. NULL: admitted (it has nothing else to check).
+    3. PLAIN: the user name and password must match the passwords configured for the
+       request's ZAP domain (or for ``"*"``). The User-Id is the user name.
+    4. CURVE: the client's public key must be one configured for the domain (or
+       ``"*"``), or the domain allows any key (``location=CURVE_ALLOW_ANY``). The
+       User-Id is the client key in Z85.
+
+    :meth:`reply` turns a request's frames into the reply's; engines serve it.
+    """
+
+    def __init__(self) -> None:
+        self.allowed: set[str] = set()
+        self.denied: set[str] = set()
+        self.passwords: dict[str, dict[bytes, bytes]] = {}
+        self.curve_keys: dict[str, set[bytes] | str] = {}
+
+    # -- configuration -------------------------------------------------------------------
+
+    def allow(self, *addresses: str) -> None:
+        """Admit only these IP addresses (and others allowed later)."""
+        self.allowed.update(addresses)
+
+    def deny(self, *addresses: str) -> None:
+        """Refuse these IP addresses (ignored once an allow list exists)."""
+        self.denied.update(addresses)
+
+    def configure_plain(
+        self, domain: str = "*", passwords: Mapping[str | bytes, str | bytes] | None = None
+    ) -> None:
+        """PLAIN users and passwords for a ZAP domain (``"*"``: every domain)."""
+        self.passwords[domain] = {_b(user): _b(pw) for user, pw in (passwords or {}).items()}
+
+    def configure_curve(
+        self, domain: str = "*", location: str | Iterable[str | bytes] = CURVE_ALLOW_ANY
+    ) -> None:
+        """CURVE client public keys (Z85 or raw) admitted for a domain, or
+        :data:`CURVE_ALLOW_ANY`. (pyzmq reads keys from certificate files; zmtp takes
+        the keys themselves.)"""
+        if isinstance(location, str) and location == CURVE_ALLOW_ANY:
+            self.curve_keys[domain] = CURVE_ALLOW_ANY
+        else:
+            self.curve_keys[domain] = {coerce_key(k, "client public key") for k in location}
+
+    # -- the decision --------------------------------------------------------------------
+
+    def authenticate(
+        self, domain: str, address: str, mechanism: bytes, credentials: list[bytes]
+    ) -> Decision:
+        """Decide on one request: ``(status code, status text, user id)``."""
+        if self.allowed:
+            if address not in self.allowed:
+                return b"400", f"address {address} is not on the allow list", b""
+        elif address in self.denied:
+            return b"400", f"address {address} is denied", b""
+        if mechanism == b"NULL":
+            return b"200", "OK", b""
+        if mechanism == b"PLAIN":
+            if len(credentials) != 2:
+                return b"500", "PLAIN request without user name and password", b""
+            user, password = credentials
+            table = self.passwords.get(domain, self.passwords.get("*"))
+            if table is not None and table.get(user) == password:
+                return b"200", "OK", user
+            return b"400", "invalid user name or password", b""
+        if mechanism == b"CURVE":
+            if len(credentials) != 1 or len(credentials[0]) != 32:
+                return b"500", "CURVE request without a client key", b""
+            key = credentials[0]
+            allowed = self.curve_keys.get(domain, self.curve_keys.get("*"))
+            if allowed == CURVE_ALLOW_ANY or (isinstance(allowed, set) and key in allowed):
+                return b"200", "OK", z85_encode(key)
+            return b"400", "unknown client key", b""
+        return b"400", f"mechanism {mechanism!r} is not supported", b""
+
+    def reply(self, request: list[bytes]) -> list[bytes]:
+        """The reply frames (RFC 27) to a request's frames, as a REP socket gets them."""
+        if len(request) < 6 or request[0] != b"1.0":
+            rid = request[1] if len(request) > 1 else b""
+            return [b"1.0", rid, b"500", b"malformed ZAP request", b"", b""]
+        _, rid, domain, address, _identity, mechanism, *credentials = request
+        status, text, user_id = self.authenticate(
+            domain.decode("utf-8", "replace"),
+            address.decode("utf-8", "replace"),
+            mechanism,
+            credentials,
+        )
+        return [b"1.0", rid, status, text.encode(), user_id, b""]
+
+
+def _b(value: str | bytes) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)

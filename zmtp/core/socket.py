@@ -32,15 +32,17 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from zmtp.constants import SocketType
+from zmtp.constants import DONTWAIT, SNDMORE, SocketType
 from zmtp.core.events import Event, MonitorEvent, MonitorQueue, handshake_failure_event
 from zmtp.core.security import ZapClient, new_connection
-from zmtp.errors import FrameTypeError, ProtocolError, SocketClosed, ZMTPValueError
+from zmtp.core.timing import next_reconnect_ivl
+from zmtp.errors import BindError, FrameTypeError, ProtocolError, SocketClosed, ZMTPValueError
 from zmtp.frame import Frame
 from zmtp.options import Options, check_topic
 from zmtp.patterns import Pattern, pattern_for
 from zmtp.routing import MsgQueue, Pipe
 from zmtp.transport.endpoint import Endpoint, parse_endpoint
+from zmtp.transport.os_sockets import bind_error
 from zmtp.wire import Connection
 from zmtp.wire.commands import Metadata
 
@@ -56,6 +58,7 @@ __all__ = [
     "SocketCore",
     "SocketRuntime",
     "as_frame",
+    "check_flags",
 ]
 
 #: Readiness bits of :meth:`SocketCore.poll_events` (pyzmq's ``POLLIN``/``POLLOUT``).
@@ -83,6 +86,14 @@ def as_frame(data: Any) -> bytes:
         raise FrameTypeError(
             f"a frame must be bytes-like (bytes, bytearray, memoryview), got {type(data).__name__}"
         ) from None
+
+
+def check_flags(flags: int) -> None:
+    """Refuse send/recv flags other than ``DONTWAIT`` and ``SNDMORE``."""
+    if not isinstance(flags, int) or flags & ~(DONTWAIT | SNDMORE):
+        raise ZMTPValueError(
+            f"flags are zmtp.DONTWAIT and zmtp.SNDMORE (pyzmq's NOBLOCK/SNDMORE), got {flags!r}"
+        )
 
 
 class SocketRuntime(Protocol):
@@ -162,6 +173,7 @@ class Connecter:
         "connections",
         "endpoint",
         "handle",
+        "ivl",
         "pipe",
         "transport",
     )
@@ -174,6 +186,9 @@ class Connecter:
         self.assigned_id = b""  # connect_routing_id given for this peer
         self.connections = 0  # handshakes completed so far
         self.handle: Any = None  # the engine's (its reconnect loop)
+        #: The wait (ms) before the next attempt, should this one fail (see
+        #: :meth:`SocketCore.reconnect_after`).
+        self.ivl = 0
 
 
 class SocketCore:
@@ -372,6 +387,7 @@ class SocketCore:
             self.options.set("connect_routing_id", b"")
         conn = Connecter(str(ep), ep.transport)
         conn.assigned_id = assigned
+        conn.ivl = self.options.get("reconnect_ivl")
         if ep.transport == "inproc":
             self.connecters[endpoint] = conn
             try:
@@ -393,6 +409,45 @@ class SocketCore:
             self.connecters[endpoint] = conn
         self.options.set_internal("last_endpoint", str(ep))
         return ep, conn
+
+    def bind_failed(self, endpoint: str, exc: OSError) -> BindError:
+        """The OS refused to listen on ``endpoint``: report it on the monitor and return
+        the :class:`~zmtp.errors.BindError` for the engine to raise."""
+        failure = bind_error(exc, endpoint)
+        self.emit(Event.BIND_FAILED, endpoint, failure.errno, str(exc))
+        return failure
+
+    def reconnect_after(
+        self, conn: Connecter, *, handshake_done: bool, refused: str | None = None
+    ) -> int | None:
+        """A connecter's attempt ended (no connection, or a connection that is over):
+        the wait in ms before the next attempt, or None to stop trying (why is on the
+        monitor).
+
+        libzmq's rules: a peer that answered our handshake with ERROR is not tried
+        again with the same credentials (RFC 23 Error Handling; ``refused`` is the
+        reason); ``reconnect_ivl`` -1 means never reconnect; otherwise the wait
+        starts at ``reconnect_ivl`` after a connection that completed its handshake
+        and doubles after each failure up to ``reconnect_ivl_max``
+        (:func:`~zmtp.core.timing.next_reconnect_ivl`).
+        """
+        if self.closed:
+            return None
+        base = self.options.get("reconnect_ivl")
+        if handshake_done:
+            conn.ivl = base
+        if refused is not None:
+            self.emit(
+                Event.CLOSED, conn.endpoint, 0, f"the peer refused us ({refused}); not reconnecting"
+            )
+            return None
+        if base < 0:
+            self.emit(Event.CLOSED, conn.endpoint, 0, "reconnect_ivl is -1: not reconnecting")
+            return None
+        ivl = conn.ivl
+        self.emit(Event.CONNECT_RETRIED, conn.endpoint, ivl)
+        conn.ivl = next_reconnect_ivl(ivl, base, self.options.get("reconnect_ivl_max"))
+        return int(ivl)
 
     def disconnect(self, endpoint: str) -> Connecter:
         """Stop connecting to ``endpoint``; its queued outgoing messages are dropped.
@@ -418,6 +473,12 @@ class SocketCore:
             as_server=as_server,
             zap_handler=self.context.zap_handler_bound(),
         )
+
+    def setup_failed(self, endpoint: str, reason: str) -> None:
+        """A new OS connection could not be set up (an OS refusing a tcp option,
+        security options that became unusable since bind/connect); the engine closed
+        it. Only that connection is affected."""
+        self.emit(Event.HANDSHAKE_FAILED_NO_DETAIL, endpoint, 0, f"connection not set up: {reason}")
 
     def handshake_succeeded(self, endpoint: str) -> None:
         self.emit(Event.HANDSHAKE_SUCCEEDED, endpoint)

@@ -31,6 +31,7 @@ __all__ = [
     "open_ipc_listener",
     "open_tcp_listener",
     "remove_stale_ipc",
+    "resolve_numeric",
     "start_connect",
     "tune_tcp",
 ]
@@ -53,6 +54,18 @@ def bind_address(ep: Endpoint, options: Options) -> tuple[str, int, Any]:
     if ":" in host:
         family = _socket.AF_INET6
     return host, ep.port, family
+
+
+def resolve_numeric(host: str, port: int, family: Any, flags: int = 0) -> list[Any] | None:
+    """``getaddrinfo`` for a numeric host (an IP address literal), which needs no name
+    service and cannot block; None for a host name, which the engine resolves with its
+    own (non-blocking) resolver."""
+    try:
+        return _socket.getaddrinfo(
+            host, port, family, _socket.SOCK_STREAM, 0, flags | _socket.AI_NUMERICHOST
+        )
+    except _socket.gaierror:
+        return None
 
 
 def open_tcp_listener(info: tuple[Any, ...], host: str, backlog: int) -> tuple[_socket.socket, str]:
