@@ -1,4 +1,7 @@
-"""zmtp next to pyzmq (libzmq), measured in the same run: ``python interop/bench.py``.
+"""zmtp next to pyzmq (libzmq), measured in the same run: ``zmtp bench`` (also
+``nox -s bench`` and ``python interop/bench.py``).
+
+Without pyzmq installed, zmtp runs alone and the report says so (no ratios).
 
 What is measured (the method of ``PERF.md``):
 
@@ -1601,16 +1604,30 @@ def _source_of(module_file: str | None) -> str:
     return f"{where} @ {commit}" if commit else where
 
 
+def have_pyzmq() -> bool:
+    """Whether pyzmq can be imported (without it, zmtp is measured alone)."""
+    try:
+        import zmq  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _versions() -> dict[str, str]:
     import trio
-    import zmq
 
     import zmtp
 
+    if have_pyzmq():
+        import zmq
+
+        pyzmq, libzmq = zmq.__version__, zmq.zmq_version()
+    else:
+        pyzmq = libzmq = "not installed"
     return {
         "python": platform.python_version(),
-        "pyzmq": zmq.__version__,
-        "libzmq": zmq.zmq_version(),
+        "pyzmq": pyzmq,
+        "libzmq": libzmq,
         "trio": trio.__version__,
         "zmtp": zmtp.__version__,
         "zmtp_source": _source_of(zmtp.__file__),
@@ -1625,8 +1642,9 @@ def _loadavg() -> str:
         return "?"
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
+        prog=prog,
         description="zmtp and pyzmq side by side: PUSH/PULL throughput, PUB/SUB "
         "fan-out and round-trip latency, with the zmtp/pyzmq ratios and PERF.md's "
         "targets.",
@@ -1695,9 +1713,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return ns
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    args = parse_args(argv, prog)
     started = time.monotonic()
+    available = IMPLS if have_pyzmq() else ["zmtp"]
     mp = multiprocessing.get_context("spawn")
     only = Filter(args.only)
     p = {
@@ -1721,16 +1740,23 @@ def main(argv: list[str] | None = None) -> int:
     versions = _versions()
     load_start = _loadavg()
     print("# zmtp vs pyzmq benchmark\n")
+    if "pyzmq" not in available:
+        print(
+            "pyzmq is not installed: zmtp is measured alone, with no ratios "
+            "(pip install pyzmq for the side-by-side comparison).\n",
+            flush=True,
+        )
+        _progress("pyzmq is not installed: measuring zmtp alone")
     print(
         f"{versions['machine']} (load average {load_start} at start); Python "
         f"{versions['python']}, pyzmq {versions['pyzmq']} (libzmq {versions['libzmq']}), "
         f"trio {versions['trio']}, zmtp {versions['zmtp']} ({versions['zmtp_source']})."
     )
-    runs = "1 run" if args.repeat == 1 else f"median of {args.repeat} runs"
+    runs_text = "1 run" if args.repeat == 1 else f"median of {args.repeat} runs"
     pyzmq_recv = "recv(copy=False) → zmq.Frame" if args.pyzmq_zerocopy else "recv() → bytes"
     print(
         f"Throughput: PUSH→PULL, receiver-timed first→last message, ~{args.seconds:g} s per "
-        f"run after a {args.pilot:g} s pilot, {runs}; tcp/ipc in two processes, inproc "
+        f"run after a {args.pilot:g} s pilot, {runs_text}; tcp/ipc in two processes, inproc "
         f"in one; pyzmq blocking API, {pyzmq_recv}; default HWM (1000) on both. "
         f"MB = 10^6 bytes. Latency: {_pattern_label(pattern)} round trips of "
         f"{LATENCY_SIZE} B over tcp, two processes, {args.round_trips} timed after "
@@ -1742,11 +1768,11 @@ def main(argv: list[str] | None = None) -> int:
     cases: dict[tuple[str, int], list[str]] = {}
     for t in TRANSPORTS:
         for s in SIZES:
-            chosen = [i for i in IMPLS if only.match(kind="thr", transport=t, size=s, impl=i)]
+            chosen = [i for i in available if only.match(kind="thr", transport=t, size=s, impl=i)]
             if chosen:
                 cases[t, s] = chosen
     lat_impls = [
-        i for i in IMPLS if only.match(kind="lat", transport="tcp", size=LATENCY_SIZE, impl=i)
+        i for i in available if only.match(kind="lat", transport="tcp", size=LATENCY_SIZE, impl=i)
     ]
     run_latency = bool(lat_impls)
     # (subscribers, size) -> the implementations to run (PUB -> SUB fan-out over tcp).
@@ -1755,7 +1781,7 @@ def main(argv: list[str] | None = None) -> int:
         for s in FANOUT_SIZES:
             chosen = [
                 i
-                for i in IMPLS
+                for i in available
                 if only.match(kind="fanout", transport="tcp", size=s, impl=i, subs=nsubs)
             ]
             if chosen:
@@ -1763,7 +1789,7 @@ def main(argv: list[str] | None = None) -> int:
     # size -> the implementations to run (PUSH -> PULL over tcp with CURVE).
     curve_cases: dict[int, list[str]] = {}
     for s in CURVE_SIZES:
-        chosen = [i for i in IMPLS if only.match(kind="curve", transport="tcp", size=s, impl=i)]
+        chosen = [i for i in available if only.match(kind="curve", transport="tcp", size=s, impl=i)]
         if chosen:
             curve_cases[s] = chosen
     runs_per_repeat = sum(map(len, cases.values())) + len(lat_impls)
@@ -1824,8 +1850,8 @@ def main(argv: list[str] | None = None) -> int:
         # The keys of this run, made once by each implementation (a failure becomes
         # that implementation's error rows).
         keys: dict[str, dict[str, bytes] | str] = {}
-        for impl in IMPLS:
-            if any(impl in impls for impls in curve_cases.values()):
+        for impl in available:
+            if any(impl in chosen for chosen in curve_cases.values()):
                 try:
                     keys[impl] = curve_keys(impl)
                 except Exception as exc:
@@ -1883,20 +1909,20 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 step += 1
                 t0 = time.monotonic()
-                r = run_lat(mp, impl, pattern, p)
-                lat_runs[impl].append(r)
+                lr = run_lat(mp, impl, pattern, p)
+                lat_runs[impl].append(lr)
                 took = time.monotonic() - t0
                 what = (
-                    f"error: {r.error}"
-                    if r.error
-                    else f"p50 {fmt_us(r.p50_us)} µs, p99 {fmt_us(r.p99_us)} µs "
-                    f"({r.round_trips} round trips)"
+                    f"error: {lr.error}"
+                    if lr.error
+                    else f"p50 {fmt_us(lr.p50_us)} µs, p99 {fmt_us(lr.p99_us)} µs "
+                    f"({lr.round_trips} round trips)"
                 )
                 _progress(
                     f"[{step}/{total}] latency {_pattern_label(pattern)} {impl} "
                     f"#{rep + 1}: {what} [{took:.1f} s]"
                 )
-                for w in r.warnings:
+                for w in lr.warnings:
                     _progress(f"    warning: {w}")
         by_impl_lat = {impl: _pool_lat(rs) for impl, rs in lat_runs.items()}
         lat_results.extend(by_impl_lat.values())
@@ -1972,18 +1998,25 @@ def main(argv: list[str] | None = None) -> int:
 
     notes = []
     curve_ids = {id(r) for r in curve_results}
-    for r in [*thr_results, *curve_results, *lat_results, *fanout_results]:
-        if id(r) in curve_ids:
-            name = f"CURVE tcp {size_label(r.size)} {r.impl}"
-        elif isinstance(r, FanoutResult):
-            name = f"fan-out {r.subscribers} sub(s) {size_label(r.size)} {r.impl}"
-        elif isinstance(r, ThrResult):
-            name = f"{r.transport} {size_label(r.size)} {r.impl}"
+    everything: list[ThrResult | LatResult] = [
+        *thr_results,
+        *curve_results,
+        *lat_results,
+        *fanout_results,
+    ]
+    for res in everything:
+        if id(res) in curve_ids:
+            assert isinstance(res, ThrResult)
+            name = f"CURVE tcp {size_label(res.size)} {res.impl}"
+        elif isinstance(res, FanoutResult):
+            name = f"fan-out {res.subscribers} sub(s) {size_label(res.size)} {res.impl}"
+        elif isinstance(res, ThrResult):
+            name = f"{res.transport} {size_label(res.size)} {res.impl}"
         else:
-            name = f"latency {r.impl}"
-        if r.error and len(_cell_error(r.error, 10_000)) > limit:
-            notes.append(f"- {name}: error: {r.error}")
-        for w in r.warnings:
+            name = f"latency {res.impl}"
+        if res.error and len(_cell_error(res.error, 10_000)) > limit:
+            notes.append(f"- {name}: error: {res.error}")
+        for w in res.warnings:
             notes.append(f"- {name}: warning: {w}")
     if notes:
         print("Notes:\n")
