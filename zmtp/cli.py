@@ -30,7 +30,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import zmtp
@@ -88,6 +88,14 @@ def _seconds(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
     return value
+
+
+def _event_name(text: str) -> zmtp.Event:
+    try:
+        return zmtp.Event[text.upper()]
+    except KeyError:
+        names = ", ".join(e.name for e in zmtp.Event if e.name and e.name != "ALL")
+        raise argparse.ArgumentTypeError(f"unknown event {text!r} (one of {names})") from None
 
 
 def _endpoint(text: str) -> str:
@@ -225,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-t", "--type", type=_socket_type, default=T.DEALER, help="socket type")
     p.add_argument("--bind", action="store_true", help="bind ENDPOINT instead of connecting")
     p.add_argument("-n", "--count", type=_positive_int, metavar="N", help="stop after N events")
+    p.add_argument(
+        "--until",
+        type=_event_name,
+        metavar="EVENT",
+        help="stop after the first event of this kind (e.g. HANDSHAKE_SUCCEEDED)",
+    )
     p.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="stop after this long")
     p.set_defaults(func=_run_async(_monitor))
 
@@ -282,14 +296,6 @@ def _format(msg: Sequence[bytes], args: argparse.Namespace) -> str:
     if args.hex:
         return sep.join(bytes(f).hex() for f in msg)
     return sep.join(bytes(f).decode("utf-8", "backslashreplace") for f in msg)
-
-
-def _input_lines(args: argparse.Namespace) -> Iterator[str]:
-    if getattr(args, "messages", None):
-        yield from args.messages
-        return
-    for line in sys.stdin:
-        yield line.rstrip("\r\n")
 
 
 def _print(text: str) -> None:
@@ -355,11 +361,27 @@ async def _recv_one(sock: zmtp.Socket, timeout: float | None) -> list[bytes]:
     raise Failure(f"no message within {timeout:g} s")
 
 
+async def _lines(args: argparse.Namespace) -> AsyncIterator[list[bytes]]:
+    """The messages to send: the arguments (checked before anything is sent), or the
+    lines of standard input as they come."""
+    if args.messages:
+        for msg in [_parse_line(line, args) for line in args.messages]:
+            yield msg
+        return
+    import trio
+
+    stdin = trio.wrap_file(sys.stdin)
+    while line := await stdin.readline():
+        yield _parse_line(line.rstrip("\r\n"), args)
+
+
 async def _send(args: argparse.Namespace) -> int:
     st: SocketType = args.type
     if st in _CANNOT_SEND:
         raise UsageError(f"a {st.name} socket cannot send")
-    messages = [_parse_line(line, args) for line in _input_lines(args)]
+    if args.messages:
+        for line in args.messages:
+            _parse_line(line, args)  # a bad argument fails before anything is sent
     async with zmtp.Context() as ctx:
         wait_subscriber = st == T.PUB and not getattr(args, "no_wait", False)
         sock = ctx.socket(T.XPUB if wait_subscriber else st)
@@ -371,7 +393,7 @@ async def _send(args: argparse.Namespace) -> int:
             await _recv_one(sock, args.timeout)
         else:
             await _wait_peer(monitor, args.timeout, "nothing was sent")
-        for msg in messages:
+        async for msg in _lines(args):
             await sock.send_multipart(msg)
     return 0
 
@@ -397,8 +419,8 @@ async def _req(args: argparse.Namespace) -> int:
     async with zmtp.Context() as ctx:
         sock = ctx.socket(T.REQ, linger=0)
         await _attach(sock, args.endpoint, args.bind)
-        for line in _input_lines(args):
-            await sock.send_multipart(_parse_line(line, args))
+        async for msg in _lines(args):
+            await sock.send_multipart(msg)
             _print(_format(await _recv_one(sock, args.timeout), args))
     return 0
 
@@ -478,6 +500,8 @@ async def _monitor(args: argparse.Namespace) -> int:
                 _print(f"{ev.event.name} {ev.endpoint}{reason}")
                 n += 1
                 if args.count is not None and n >= args.count:
+                    break
+                if args.until is not None and ev.event == args.until:
                     break
     return 0
 
@@ -660,6 +684,10 @@ def _conform(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        # The benchmark has its own options (and --help): hand them over untouched.
+        return _bench(argparse.Namespace(args=argv[1:]))
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:

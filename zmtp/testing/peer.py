@@ -60,6 +60,7 @@ __all__ = [
     "RawListener",
     "RawPeer",
     "Silence",
+    "encode_properties",
     "greeting_bytes",
     "parse_endpoint",
     "zmtp20_greeting_bytes",

@@ -45,6 +45,7 @@ from hypothesis import strategies as st
 
 from zmtp.constants import SocketType
 from zmtp.errors import ProtocolError
+from zmtp.testing.peer import encode_properties
 from zmtp.wire import (
     AuthDecision,
     AuthRequest,
@@ -622,15 +623,9 @@ def metadata(draw: st.DrawFn, *, socket_type: SocketType | None = None) -> dict[
     return props
 
 
-def _encode_properties(props: dict[str, bytes]) -> bytes:
-    return b"".join(
-        bytes((len(n),)) + n.encode() + struct.pack(">I", len(v)) + v for n, v in props.items()
-    )
-
-
 def metadata_bytes(*, socket_type: SocketType | None = None) -> st.SearchStrategy[bytes]:
     """:func:`metadata`, encoded as READY carries it."""
-    return metadata(socket_type=socket_type).map(_encode_properties)
+    return metadata(socket_type=socket_type).map(lambda m: encode_properties(m.items()))
 
 
 @st.composite
