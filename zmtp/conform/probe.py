@@ -586,8 +586,15 @@ class Reaction:
         if self.undecodable:
             parts.append(f"undecodable octets ({self.undecodable})")
         others = [e for e in self.events if e is not self.error]
-        if others:
-            parts.append(f"{len(others)} other frame(s)")
+        commands = [e.name.decode("ascii", "replace") for e in others if isinstance(e, Command)]
+        messages = len(others) - len(commands)
+        if commands:
+            shown = ", ".join(commands[:3]) + (
+                f" and {len(commands) - 3} more" if len(commands) > 3 else ""
+            )
+            parts.append(shown)
+        if messages:
+            parts.append(f"{messages} message(s)")
         parts.append(
             f"{self.how} the connection after {self.seconds:.2f} s"
             if self.closed
