@@ -69,9 +69,35 @@ COMMANDS = [
 ]  # fmt: skip
 
 
+def all_at_once(*calls: tuple[str, ...]) -> dict[tuple[str, ...], subprocess.CompletedProcess[str]]:
+    """Run ``zmtp`` with each argument list, all processes at once (most of their time
+    is Python starting up)."""
+    procs = {
+        args: subprocess.Popen(
+            [sys.executable, "-m", "zmtp", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in calls
+    }
+    done = {}
+    for args, proc in procs.items():
+        out, err = proc.communicate(timeout=TIMEOUT)
+        done[args] = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    return done
+
+
+@pytest.fixture(scope="module")
+def helps() -> dict[tuple[str, ...], subprocess.CompletedProcess[str]]:
+    return all_at_once(*((command, "--help") for command in COMMANDS))
+
+
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help(command: str) -> None:
-    done = cli(command, "--help")
+def test_every_command_has_help(
+    command: str, helps: dict[tuple[str, ...], subprocess.CompletedProcess[str]]
+) -> None:
+    done = helps[command, "--help"]
     assert done.returncode == 0, done.stderr
     assert f"usage: zmtp {command}" in done.stdout
     no_traceback(done)
@@ -125,9 +151,16 @@ BAD = [
 ]
 
 
+@pytest.fixture(scope="module")
+def bad_runs() -> dict[tuple[str, ...], subprocess.CompletedProcess[str]]:
+    return all_at_once(*(tuple(args) for args, _ in BAD))
+
+
 @pytest.mark.parametrize(("args", "says"), BAD, ids=[" ".join(a) or "nothing" for a, _ in BAD])
-def test_bad_arguments_exit_2_with_a_clear_message(args: list[str], says: str) -> None:
-    done = cli(*args)
+def test_bad_arguments_exit_2_with_a_clear_message(
+    args: list[str], says: str, bad_runs: dict[tuple[str, ...], subprocess.CompletedProcess[str]]
+) -> None:
+    done = bad_runs[tuple(args)]
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert says in done.stderr
     no_traceback(done)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from parallel_cases import Results, all_at_once
 from reference_peer import ReferencePeer
 
 from zmtp import SocketType
@@ -37,9 +38,16 @@ def outcomes(report: Report, outcome: Outcome) -> set[str]:
     return {r.id for r in report.results if r.outcome is outcome}
 
 
+@pytest.fixture(scope="module")
+def reports() -> Results:
+    """Every case of this module, run side by side (they mostly wait on the wire)."""
+    cases = [(kind, ()) for kind in ALL_TYPES] + [(kind, (flaw,)) for kind, flaw, _ in FLAWS]
+    return all_at_once(lambda case: probe(*case), cases)
+
+
 @pytest.mark.parametrize("kind", ALL_TYPES, ids=[t.name for t in ALL_TYPES])
-def test_a_peer_without_flaws_passes_every_check(kind: SocketType) -> None:
-    report = probe(kind)
+def test_a_peer_without_flaws_passes_every_check(kind: SocketType, reports: Results) -> None:
+    report = reports[kind, ()]
     assert outcomes(report, Outcome.FAIL) == set(), report.results
     assert outcomes(report, Outcome.WARN) == set(), report.results
     # Only the maxmsgsize check needs an option this run does not give.
@@ -69,9 +77,9 @@ FLAWS = [
     ("kind", "flaw", "expected"), FLAWS, ids=[f"{k.name}-{f}" for k, f, _ in FLAWS]
 )
 def test_each_flaw_fails_its_own_check_and_nothing_else(
-    kind: SocketType, flaw: str, expected: set[str]
+    kind: SocketType, flaw: str, expected: set[str], reports: Results
 ) -> None:
-    report = probe(kind, (flaw,))
+    report = reports[kind, (flaw,)]
     assert outcomes(report, Outcome.FAIL) == expected, [
         (r.id, r.expected, r.seen) for r in report.results if r.outcome is Outcome.FAIL
     ]

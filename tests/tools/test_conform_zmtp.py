@@ -12,11 +12,12 @@ import socket
 
 import pytest
 import trio
+from parallel_cases import Results, all_at_once
 from zmtp_apps import running
 
 import zmtp
 from zmtp import SocketType
-from zmtp.conform import Options, Outcome, run
+from zmtp.conform import Options, Outcome, Report, run
 from zmtp.testing import RawPeer
 
 T = SocketType
@@ -50,11 +51,21 @@ def free_endpoint() -> str:
         return f"tcp://127.0.0.1:{s.getsockname()[1]}"
 
 
-@pytest.mark.parametrize("kind", TYPES)
-def test_zmtp_sockets_pass_every_check(kind: SocketType) -> None:
+def probe(kind: SocketType) -> Report:
     feedback = free_endpoint() if kind == T.PULL else None
     with running(kind, feedback=feedback) as endpoint:
-        report = run(Options(endpoint, kind, feedback=feedback, hostile=True))
+        return run(Options(endpoint, kind, feedback=feedback, hostile=True))
+
+
+@pytest.fixture(scope="module")
+def reports() -> Results:
+    """Every socket type's run, side by side (they mostly wait on the wire)."""
+    return all_at_once(probe, [p.values[0] for p in TYPES])
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_zmtp_sockets_pass_every_check(kind: SocketType, reports: Results) -> None:
+    report = reports[kind]
     bad = [
         (r.id, r.outcome.value, r.expected, r.seen)
         for r in report.results

@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from zmtp.constants import SocketType
 from zmtp.errors import ProtocolError, ZMTPValueError
-from zmtp.wire.commands import Metadata, decode_metadata
+from zmtp.wire.commands import Metadata
 from zmtp.wire.frames import COMMAND, LONG, MORE
 from zmtp.wire.mechanisms import AuthDecision, Mechanism, NullMechanism
 
@@ -841,14 +841,6 @@ class RawPeer:
             return frame
         body = frame[9:] if frame[0] & LONG else frame[2:]
         return self.frame_bytes(body, COMMAND)
-
-
-def decode_ready(frame: RawFrame) -> Metadata:
-    """The metadata of a READY command frame (raises ProtocolError when malformed)."""
-    parts = split_command(frame.body)
-    if parts is None or parts[0] != b"READY":
-        raise ProtocolError(f"not a READY command: {frame.hex()}", rfc=23, section="Commands")
-    return decode_metadata(parts[1])
 
 
 class RawListener:
