@@ -61,7 +61,7 @@ def test_a_zmtp20_greeting_is_signature_revision_type_and_identity() -> None:
         ("tcp://127.0.0.1:5555", socket.AF_INET, ("127.0.0.1", 5555)),
         ("tcp://[::1]:*", socket.AF_INET6, ("::1", 0)),
         ("tcp://*:7", socket.AF_INET, ("0.0.0.0", 7)),
-        ("ipc:///tmp/x.sock", socket.AF_UNIX, "/tmp/x.sock"),
+        ("ipc://sockets/app.sock", socket.AF_UNIX, "sockets/app.sock"),
     ],
 )
 def test_endpoints_parse(endpoint: str, family: int, address: object) -> None:
