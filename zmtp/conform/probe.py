@@ -300,18 +300,16 @@ class Probe:
                 last = f"handshake failed: {describe(exc)}"
                 if not must_serve:
                     peer.close()
-                    self.failed_handshake(last, plain)
+                    self.failed_handshake(last)
             peer.close()
             if time.monotonic() > deadline:
-                self.failed_handshake(last, plain)
+                self.failed_handshake(last)
             time.sleep(0.05)  # pacing: give the peer time to let the old connection go
 
-    def failed_handshake(self, why: str, plain: bool = False) -> NoReturn:
+    def failed_handshake(self, why: str) -> NoReturn:
         """Raise for a handshake that failed: :class:`HandshakeFailed` when a plain
         handshake works (so the failure is this check's to report), else
         :class:`Prerequisite` (the check is skipped: the peer cannot be tested)."""
-        if plain:
-            self._baseline = why
         baseline = self.baseline()
         if baseline:
             raise Prerequisite(f"no handshake completes: {baseline}")
