@@ -570,7 +570,12 @@ def _conform_options(p: argparse.ArgumentParser) -> None:
         required=True,
         help="the peer's socket type (the probe plays a compatible one)",
     )
-    p.add_argument("--mechanism", choices=["null", "plain", "curve"], default="null")
+    p.add_argument(
+        "--mechanism",
+        choices=["null", "plain", "curve"],
+        default="null",
+        help="the peer's security mechanism; the probe is the client (default null)",
+    )
     p.add_argument("--username", default="", help="PLAIN user name")
     p.add_argument("--password", default="", help="PLAIN password")
     p.add_argument("--server-key", metavar="Z85", help="CURVE: the peer's public key")
