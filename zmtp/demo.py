@@ -26,7 +26,15 @@ from zmtp.monitor import Event
 
 
 async def pipeline(workers: int = 4, tasks: int = 100, seed: int = 1) -> dict[str, float]:
-    """Run the ventilator -> workers -> sink pipeline; print and return its figures."""
+    """Run the ventilator -> workers -> sink pipeline; print and return its figures.
+
+    ``workers`` and ``tasks`` must be at least 1 (``zmtp.ZMTPValueError`` otherwise):
+    with no worker nothing would ever come back, with no task there is nothing to time.
+    """
+    if workers < 1:
+        raise zmtp.ZMTPValueError(f"the pipeline needs at least one worker, got {workers}")
+    if tasks < 1:
+        raise zmtp.ZMTPValueError(f"the pipeline needs at least one task, got {tasks}")
     rng = random.Random(seed)
     workloads = [rng.randint(1, 40) for _ in range(tasks)]  # milliseconds
     total_ms = sum(workloads)
@@ -138,6 +146,10 @@ DEMOS = {"pipeline": pipeline, "hello": hello, "weather": weather}
 
 
 async def run(names: list[str], workers: int, tasks: int) -> None:
+    """Run the named demos in order (``zmtp.ZMTPValueError`` for an unknown name)."""
+    unknown = [name for name in names if name not in DEMOS]
+    if unknown:
+        raise zmtp.ZMTPValueError(f"unknown demo {unknown[0]!r} (choose from {', '.join(DEMOS)})")
     for name in names:
         if name == "pipeline":
             await pipeline(workers=workers, tasks=tasks)

@@ -19,6 +19,7 @@ from typing import Any
 
 import trio
 
+from zmtp._trio.stream import internal_error, split_failure
 from zmtp.core.socket import Connecter, ConnectionHost
 from zmtp.core.stream import READ_SIZE, ConnectionLost
 from zmtp.routing import Pipe
@@ -84,10 +85,12 @@ class RawEngine:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._guarded, self._writer, nursery.cancel_scope)
                     await self._guarded(self._reader, nursery.cancel_scope)
-            except Exception as exc:
-                from zmtp._trio.stream import internal_error
-
-                self.reason = self.reason or internal_error(exc)
+            except BaseException as exc:
+                failure, rest = split_failure(exc)
+                if failure is not None:
+                    self.reason = self.reason or internal_error(failure)
+                if rest is not None:
+                    raise rest  # noqa: B904 - the cancellation itself, unchanged
             finally:
                 pipe = self.pipe
                 if pipe is not None:

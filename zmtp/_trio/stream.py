@@ -149,12 +149,17 @@ class StreamEngine(StreamCore):
         with self._scope:
             try:
                 await self._run()
-            except Exception as exc:
+            except BaseException as exc:
                 # A bug or an OS surprise in this engine: it ends this connection
-                # only, with the reason on the monitor.
-                self.reason = self.reason or internal_error(exc)
-                if not self.handshake_done:
-                    self.host.handshake_failed(self.endpoint, None, self.reason)
+                # only, with the reason on the monitor. (Cancellation and the like, alone
+                # or grouped with such an error, go on.)
+                failure, rest = split_failure(exc)
+                if failure is not None:
+                    self.reason = self.reason or internal_error(failure)
+                    if not self.handshake_done:
+                        self.host.handshake_failed(self.endpoint, None, self.reason)
+                if rest is not None:
+                    raise rest  # noqa: B904 - the cancellation itself, unchanged
             finally:
                 self._teardown()
 
@@ -507,6 +512,17 @@ class StreamEngine(StreamCore):
 
 def _noop() -> None:
     return None
+
+
+def split_failure(exc: BaseException) -> tuple[BaseException | None, BaseException | None]:
+    """``exc`` as (the ordinary errors in it, what must propagate: cancellation,
+    KeyboardInterrupt...), either part None."""
+    if isinstance(exc, BaseExceptionGroup):
+        failures, rest = exc.split(Exception)
+        return failures, rest
+    if isinstance(exc, Exception):
+        return exc, None
+    return None, exc
 
 
 def internal_error(exc: BaseException) -> str:

@@ -30,7 +30,7 @@ from zmtp.core.socket import Connecter, ConnectionHost
 from zmtp.core.timing import HeartbeatSchedule
 from zmtp.errors import ProtocolError
 from zmtp.routing import Pipe, SubscriptionMsg
-from zmtp.wire import Connection
+from zmtp.wire import Connection, ConnectionState
 from zmtp.wire.events import Cancel, ConnectionClosed, Message, Ping, Subscribe
 from zmtp.wire.frames import encode_batch
 
@@ -162,7 +162,10 @@ class StreamCore:
     # -- output --------------------------------------------------------------------------
 
     def encode(self, batch: list[Any], bufs: list[Any]) -> None:
-        """Append the wire form of ``batch`` to ``bufs``."""
+        """Append the wire form of ``batch`` to ``bufs``. Once the peer has closed its
+        side there is nothing to write to: that ends the connection."""
+        if self.conn.state is not ConnectionState.TRAFFIC:
+            raise ConnectionLost(self.closed_event.reason or "peer closed the connection")
         if self.subscriber:
             conn = self.conn
             for msg in batch:
