@@ -299,7 +299,7 @@ class Connection:
         # Our socket receives subscriptions (PUB/XPUB) and so must read ZMTP 3.0
         # subscription messages.
         self._reads_subscriptions = self.socket_type in _PUBLISHERS
-        # ZMTP 1.0 framing (RFC 13), and whether either side skipped the greeting.
+        # ZMTP 1.0 framing (RFC 13), and whether the peer sent no greeting at all.
         self._v1 = False
         self._no_greeting = False
         #: True when traffic must be encoded by :meth:`send_messages` rather than by
@@ -325,7 +325,6 @@ class Connection:
             # A ZMTP 1.0 peer has no greeting: its identity frame comes first (RFC 13).
             self._out.append(encode_identity(self._identity, ZMTP_10))
             self.version = ZMTP_10
-            self._no_greeting = True
             self._start_identity()
             self._staged = b""
             self._sent = 0
