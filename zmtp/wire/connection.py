@@ -18,11 +18,9 @@ and turns outgoing traffic into bytes with :meth:`Connection.send_message`,
 
 The connection moves through these states (RFC 23 "Overall Behavior")::
 
-    GREETING ──peer greeting ok──► HANDSHAKE ──mechanism complete──► TRAFFIC
-        │                              │                               │
-        └──────── violation ───────────┴──────────────┬────────────────┘
-                                                      ▼
-                      FAILED (error raised by events()/next_event())
+    GREETING ──3.x greeting ok──► HANDSHAKE ──mechanism complete──► TRAFFIC
+    GREETING ──ZMTP 2.0/1.0 peer──► IDENTITY ──peer's identity frame──► TRAFFIC
+    any state but CLOSED ──violation──► FAILED (error raised by events()/next_event())
     any state ──receive_data(b"")──► CLOSED (ConnectionClosed event)
 
 :data:`_ACCEPTS` below is the table of what each state accepts from the peer.
@@ -156,7 +154,7 @@ NEED_DATA = _NeedData()
 _S = ConnectionState
 #: What each state accepts from the peer (for error messages and the docs).
 _ACCEPTS: dict[ConnectionState, str] = {
-    _S.GREETING: "the 64-octet greeting",
+    _S.GREETING: "the greeting (64 octets; 12 from a ZMTP 2.0 peer)",
     _S.HANDSHAKE: "the security mechanism's commands",
     _S.IDENTITY: "the identity frame of a ZMTP 2.0 or 1.0 peer",
     _S.TRAFFIC: "messages and commands",
@@ -321,33 +319,33 @@ class Connection:
         #: The identity frame a ZMTP 2.0/1.0 peer gets: our Identity property's value.
         self._identity = self.routing_id if self.socket_type in _SENDS_IDENTITY else b""
         self._peer_checked = False
+        self._open(version, min_version)
+
+    def _open(self, version: tuple[int, int], min_version: tuple[int, int]) -> None:
+        """Queue what goes out first: our whole greeting when no downgrade is possible,
+        its signature when we detect older peers (the rest follows in stages, see
+        _advance_greeting), or, as a ZMTP 1.0 peer, our identity frame."""
+        self._staged = b""
+        self._sent = 0
         if version == ZMTP_10:
             # A ZMTP 1.0 peer has no greeting: its identity frame comes first (RFC 13).
             self._out.append(encode_identity(self._identity, ZMTP_10))
             self.version = ZMTP_10
             self._start_identity()
-            self._staged = b""
-            self._sent = 0
             return
         padding = len(self._identity) + 1  # RFC 15: our identity frame's length
+        mech = self.mechanism
         if version < ZMTP_30:
             greeting = encode_old_greeting(wire_socket_type(self.socket_type), padding=padding)
-        elif min_version < ZMTP_30 and _insecure(self.mechanism):
-            greeting = encode_greeting(
-                self.mechanism.name, self.mechanism.greeting_as_server, version, padding=padding
-            )
+        elif min_version < ZMTP_30 and _insecure(mech):
+            greeting = encode_greeting(mech.name, mech.greeting_as_server, version, padding=padding)
         else:
             # No downgrade (refused by min_version, or by a mechanism that older peers
             # cannot have): the whole greeting at once, zero padding (RFC 23).
-            greeting = encode_greeting(
-                self.mechanism.name, self.mechanism.greeting_as_server, version
-            )
-            self._out.append(greeting)
-            self._staged = greeting
-            self._sent = len(greeting)
+            self._staged = encode_greeting(mech.name, mech.greeting_as_server, version)
+            self._sent = len(self._staged)
+            self._out.append(self._staged)
             return
-        # Detecting older peers: the signature now, the rest as the peer's octets
-        # show what it can read (see _advance_greeting).
         self._staged = greeting
         self._sent = SIGNATURE_SIZE
         self._out.append(greeting[:SIGNATURE_SIZE])
