@@ -288,11 +288,15 @@ async def good_peer_and_monitor(
 @pytest.mark.parametrize(
     "junk",
     [
-        b"GET / HTTP/1.1\r\nHost: example\r\n\r\n",
+        # Not ZMTP at all (a first octet other than 0xFF would be read as a ZMTP 1.0
+        # identity frame, RFC 15): 0xFF, then text whose tenth octet is not 0x7F.
+        b"\xffHTTP/1.1\r\nHost: example\r\n\r\n",
+        # ZMTP 2.0 with socket type PAIR, which a PULL cannot talk to (RFC 15).
         b"\xff" + b"\x00" * 8 + b"\x7f\x01\x00" + b"NULL" + b"\x00" * 60,
+        # A ZMTP 1.0 identity frame whose long length is 0 (RFC 13).
         b"\xff" + b"\x00" * 8 + b"\x00" + b"\x03\x01" + b"\x00" * 52,
     ],
-    ids=["http-request", "zmtp-2.0-revision", "signature-without-0x7f"],
+    ids=["not-zmtp", "zmtp-2.0-revision", "signature-without-0x7f"],
 )
 async def test_a_peer_sending_a_garbage_greeting_loses_only_its_connection(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str], junk: bytes

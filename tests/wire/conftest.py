@@ -145,6 +145,26 @@ _VECTOR_PARAMS: dict[str, tuple[Callable[[], list[Any]], Callable[[Any], str]]] 
         lambda: [v for v in _vectors("commands.json") if not v["valid"]],
         lambda v: v["name"],
     ),
+    "old_greeting_vector": (
+        lambda: [v for v in _vectors("old_greetings.json") if v["valid"]],
+        lambda v: v["name"],
+    ),
+    "invalid_old_greeting_vector": (
+        lambda: [v for v in _vectors("old_greetings.json") if not v["valid"]],
+        lambda v: v["name"],
+    ),
+    "old_frame_vector": (
+        lambda: [v for v in _vectors("old_frames.json") if v["valid"]],
+        lambda v: v["name"],
+    ),
+    "encodable_old_frame_vector": (
+        lambda: [v for v in _vectors("old_frames.json") if v["valid"] and v.get("canonical", True)],
+        lambda v: v["name"],
+    ),
+    "invalid_old_frame_vector": (
+        lambda: [v for v in _vectors("old_frames.json") if not v["valid"]],
+        lambda v: v["name"],
+    ),
     "compatible_pair": (_compatible_pairs, _pair_id),
     "incompatible_pair": (_incompatible_sample, _pair_id),
     "null_capture": (lambda: _captures("NULL"), lambda c: c["name"]),

@@ -1,9 +1,11 @@
-"""The greeting: RFC 23 "The Greeting" / "Formal Grammar", RFC 37 "Version Negotiation".
+"""The ZMTP 3.x greeting: RFC 23 "The Greeting" / "Formal Grammar", RFC 37 "Version
+Negotiation".
 
 Every vector of specs/greetings.json is fed to GreetingParser whole and one octet at a
 time. A defect in the signature or the major version must be reported as soon as the
 offending octet arrives (libzmq sends its greeting in stages, so a parser that waits
-for 64 octets would deadlock against a peer that waits for ours).
+for 64 octets would deadlock against a peer that waits for ours). The detection of
+older peers is in test_old_greeting.py.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ from zmtp.wire.greeting import GREETING_SIZE, Greeting, GreetingParser, encode_g
 
 #: Where the defect named by each error keyword sits (specs/README.md).
 _DEFECT_OFFSET = {
-    "bad_signature_first_byte": 0,
     "bad_signature_last_byte": 9,
-    "version_too_old": 10,
+    "unknown_version": 10,
 }
 #: Fields only judged once complete: (first octet of the field, last octet).
 _DEFECT_FIELD = {
@@ -98,8 +99,8 @@ def test_peer_major_version_is_known_after_eleven_octets():
 
 
 def test_invalid_greeting_is_refused_when_fed_whole(invalid_greeting_vector):
-    """RFC 23 "The Greeting" / "Formal Grammar": a greeting with a bad signature,
-    a major version below 3, a malformed mechanism or an as-server octet other than
+    """RFC 23 "The Greeting" / "Formal Grammar": a greeting with a bad signature, a
+    version octet no ZMTP uses, a malformed mechanism or an as-server octet other than
     0/1 is refused with an error that names its RFC."""
     data = bytes.fromhex(invalid_greeting_vector["hex"])
     parser = GreetingParser()
@@ -109,7 +110,7 @@ def test_invalid_greeting_is_refused_when_fed_whole(invalid_greeting_vector):
 
     assert info.value.rfc in (23, 37)
     assert parser.greeting is None
-    if invalid_greeting_vector["error"] in ("version_too_old", "bad_mechanism", "bad_as_server"):
+    if invalid_greeting_vector["error"] in ("unknown_version", "bad_mechanism", "bad_as_server"):
         assert isinstance(info.value, HandshakeError)
 
 
@@ -135,13 +136,13 @@ def test_invalid_greeting_is_refused_at_its_defect_and_not_before(invalid_greeti
             parser.feed(data[i : i + 1])
 
 
-def test_version_too_old_names_version_negotiation():
-    """RFC 37 "Version Negotiation": a major version below 3 (ZMTP 1.0/2.0) is refused
-    as a handshake error that names the rule."""
+def test_version_octet_2_is_refused_naming_version_negotiation():
+    """RFC 23 "Version Negotiation": 0x01 is ZMTP 2.0 and 3 or more is ZMTP 3.x; the
+    octet 2 names no version and is refused as a handshake error naming the rule."""
     parser = GreetingParser()
     with pytest.raises(HandshakeError) as info:
         parser.feed(b"\xff" + bytes(8) + b"\x7f\x02")
-    assert info.value.rfc == 37
+    assert info.value.rfc == 23
     assert info.value.section == "Version Negotiation"
     assert parser.peer_major is None
 
@@ -193,6 +194,14 @@ def test_encode_greeting_refuses_mechanism_names_outside_the_grammar(mechanism):
     A-Z, 0-9, '-', '_', '.', '+'."""
     with pytest.raises(ValueError):
         encode_greeting(mechanism, False)
+
+
+def test_encoded_greeting_padding_holds_a_big_endian_number():
+    """RFC 15 "Backwards Interoperability": a peer that detects ZMTP 1.0 writes its
+    identity size plus one in the padding, as an 8-octet network-order number."""
+    data = encode_greeting(b"NULL", False, padding=9)
+    assert data[1:9] == bytes(7) + b"\x09"
+    assert data[9] == 0x7F
 
 
 @pytest.mark.parametrize("mechanism", [b"NULL", b"PLAIN", b"CURVE", b"X-MINE_2.0+"])

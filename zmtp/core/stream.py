@@ -174,7 +174,7 @@ class StreamCore:
                     bufs.append(encode(msg.topic))
                 else:
                     conn.send_messages([msg], bufs)
-        elif self.conn.mechanism.transforms_traffic:
+        elif self.conn.custom_framing:
             self.conn.send_messages(batch, bufs)
         else:
             encode_batch(batch, bufs)
@@ -185,7 +185,7 @@ class StreamCore:
         ends :func:`plain_ends` computes later, only if needed), also return where each
         message ends in the output (octets from the start of the first buffer
         appended)."""
-        if not (self.keeps_pipe and (self.subscriber or self.conn.mechanism.transforms_traffic)):
+        if not (self.keeps_pipe and (self.subscriber or self.conn.custom_framing)):
             self.encode(batch, bufs)
             return None
         ends: list[int] = []

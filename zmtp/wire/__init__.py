@@ -1,6 +1,7 @@
-"""zmtp.wire: the sans-IO ZMTP 3.0/3.1 core.
+"""zmtp.wire: the sans-IO ZMTP 3.1/3.0 core, which also speaks ZMTP 2.0 and 1.0.
 
-Greeting, frames, commands and metadata, security mechanisms (NULL, PLAIN, CURVE) and the
+Greeting and version detection, frames (and the older framings, :mod:`.legacy`),
+commands and metadata, security mechanisms (NULL, PLAIN, CURVE) and the
 :class:`Connection` state machine: bytes in, events out. Nothing under this package
 imports trio or touches a socket, so tests and fuzzers drive it with bytes alone::
 

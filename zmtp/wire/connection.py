@@ -18,11 +18,9 @@ and turns outgoing traffic into bytes with :meth:`Connection.send_message`,
 
 The connection moves through these states (RFC 23 "Overall Behavior")::
 
-    GREETING ──peer greeting ok──► HANDSHAKE ──mechanism complete──► TRAFFIC
-        │                              │                               │
-        └──────── violation ───────────┴──────────────┬────────────────┘
-                                                      ▼
-                      FAILED (error raised by events()/next_event())
+    GREETING ──3.x greeting ok──► HANDSHAKE ──mechanism complete──► TRAFFIC
+    GREETING ──ZMTP 2.0/1.0 peer──► IDENTITY ──peer's identity frame──► TRAFFIC
+    any state but CLOSED ──violation──► FAILED (error raised by events()/next_event())
     any state ──receive_data(b"")──► CLOSED (ConnectionClosed event)
 
 :data:`_ACCEPTS` below is the table of what each state accepts from the peer.
@@ -48,6 +46,18 @@ Negotiation"): subscriptions travel as messages whose first octet is 1 or 0 rath
 than SUBSCRIBE/CANCEL commands, and we send no PING/PONG. Both subscription forms are
 accepted whatever the version, and a PING from a 3.0 peer is reported (it proves the
 peer alive) but not answered.
+
+Older peers are spoken to in their own protocol, as libzmq does (RFC 23 "Version
+Negotiation" allows it; :mod:`zmtp.wire.greeting` explains the detection). Our greeting
+goes out in stages so that nothing a ZMTP 2.0 or 1.0 peer cannot read is sent before
+its version is known. With such a peer the connection moves GREETING ──► IDENTITY ──►
+TRAFFIC: each side sends one identity frame (RFC 15, RFC 13), which completes the
+handshake; there are no mechanisms, metadata, commands or heartbeats, subscriptions
+travel as messages, and ZMTP 1.0 uses its own framing (:mod:`zmtp.wire.legacy`). A
+connection configured for PLAIN, CURVE or ZAP authentication refuses such a peer
+(RFC 23: security is assertive), and ``min_version`` refuses old peers outright. A
+publisher treats a ZMTP 1.0 peer that sent no greeting as subscribed to everything,
+since those subscribers never send subscriptions (libzmq does the same).
 """
 
 from __future__ import annotations
@@ -90,7 +100,25 @@ from zmtp.wire.frames import (
     encode_command_frame,
     encode_message,
 )
-from zmtp.wire.greeting import Greeting, GreetingParser, encode_greeting
+from zmtp.wire.greeting import (
+    GREETING_SIZE,
+    OLD_GREETING_SIZE,
+    SIGNATURE_SIZE,
+    VERSION_DETECT_SIZE,
+    Greeting,
+    GreetingParser,
+    encode_greeting,
+    encode_old_greeting,
+)
+from zmtp.wire.legacy import (
+    IDENTITY_LIMIT,
+    V1FrameDecoder,
+    encode_identity,
+    encode_v1_batch,
+    encode_v1_message,
+    peer_socket_type,
+    wire_socket_type,
+)
 from zmtp.wire.mechanisms.base import (
     AuthDecision,
     Authenticator,
@@ -106,6 +134,7 @@ __all__ = ["NEED_DATA", "Connection", "ConnectionState"]
 class ConnectionState(enum.Enum):
     GREETING = "greeting"  # RFC 23 "The Greeting"
     HANDSHAKE = "handshake"  # the mechanism's commands, ending with metadata
+    IDENTITY = "identity"  # ZMTP 2.0/1.0: the peer's identity frame (RFC 15, RFC 13)
     TRAFFIC = "traffic"  # messages and commands
     CLOSED = "closed"  # the peer closed its side
     FAILED = "failed"  # a rule was broken; the error is raised by events()
@@ -125,8 +154,9 @@ NEED_DATA = _NeedData()
 _S = ConnectionState
 #: What each state accepts from the peer (for error messages and the docs).
 _ACCEPTS: dict[ConnectionState, str] = {
-    _S.GREETING: "the 64-octet greeting",
+    _S.GREETING: "the greeting (64 octets; 12 from a ZMTP 2.0 peer)",
     _S.HANDSHAKE: "the security mechanism's commands",
+    _S.IDENTITY: "the identity frame of a ZMTP 2.0 or 1.0 peer",
     _S.TRAFFIC: "messages and commands",
     _S.CLOSED: "nothing (the peer closed the connection)",
     _S.FAILED: "nothing (the connection failed)",
@@ -135,6 +165,11 @@ _ACCEPTS: dict[ConnectionState, str] = {
 #: ZMTP 3.1, the version we announce.
 ZMTP_31 = (3, 1)
 ZMTP_30 = (3, 0)
+#: The older protocols we speak with peers that announce them (RFC 15, RFC 13).
+ZMTP_20 = (2, 0)
+ZMTP_10 = (1, 0)
+_VERSIONS = (ZMTP_10, ZMTP_20, ZMTP_30, ZMTP_31)
+_OLD_NAMES = {1: "ZMTP 1.0 (RFC 13)", 2: "ZMTP 2.0 (RFC 15)"}
 #: Largest command accepted during the handshake (metadata, credentials, CURVE boxes),
 #: by default. libzmq bounds them by maxmsgsize alone; we refuse a peer that claims
 #: more before buffering it (the ``handshake_max_command`` option changes it).
@@ -176,8 +211,17 @@ class Connection:
             return a decision or a bool at once, or None and call
             :meth:`resolve_auth` later. Without one, a PLAIN server refuses every
             client (as libzmq does when no ZAP handler is installed).
-        check_socket_type: refuse peers that RFC 37's table forbids (default True).
-        version: the ZMTP version we announce, (3, 1) or (3, 0).
+        check_socket_type: refuse peers that RFC 37's table forbids (default True);
+            for a ZMTP 2.0 peer, the table applies to its greeting's socket-type octet.
+        version: the ZMTP version we announce, (3, 1) or (3, 0). (2, 0) and (1, 0)
+            make this side a ZMTP 2.0 or 1.0 peer, for testing other implementations;
+            they need the NULL mechanism.
+        min_version: the oldest protocol a peer may speak: (1, 0) (the default, as
+            libzmq) talks to every peer; (2, 0) refuses ZMTP 1.0; (3, 0) refuses both
+            older versions and sends our whole greeting at once (RFC 23 "Version
+            Negotiation", which saves a round trip); (3, 1) refuses ZMTP 3.0 too. A
+            PLAIN, CURVE or authenticating NULL connection refuses older peers in any
+            case (they have no security), so it also sends its greeting at once.
         handshake_max_command: the largest command accepted before the handshake
             completes, in octets (default 64 KiB; -1: only ``maxmsgsize`` bounds it,
             as in libzmq).
@@ -196,15 +240,29 @@ class Connection:
         check_socket_type: bool = True,
         version: tuple[int, int] = ZMTP_31,
         handshake_max_command: int = HANDSHAKE_COMMAND_LIMIT,
+        min_version: tuple[int, int] = ZMTP_10,
     ) -> None:
-        if version not in (ZMTP_30, ZMTP_31):
-            raise ZMTPValueError(f"zmtp speaks ZMTP 3.0 or 3.1, not {version}")
+        version = tuple(version)  # type: ignore[assignment]
+        min_version = tuple(min_version)  # type: ignore[assignment]
+        if version not in _VERSIONS:
+            raise ZMTPValueError(f"zmtp speaks ZMTP 3.1, 3.0, 2.0 or 1.0, not {version}")
+        if min_version not in _VERSIONS or min_version > version:
+            raise ZMTPValueError(
+                f"min_version must be one of {_VERSIONS} and at most version {version}, "
+                f"not {min_version}"
+            )
         self.socket_type = SocketType.coerce(socket_type)
         self.mechanism = mechanism if mechanism is not None else NullMechanism()
+        if version < ZMTP_30 and not _insecure(self.mechanism):
+            raise ZMTPValueError(
+                f"ZMTP {version[0]}.{version[1]} has no security mechanisms; "
+                "it needs the NULL mechanism without authentication"
+            )
         self.routing_id = bytes(routing_id)
         self.maxmsgsize = maxmsgsize
         self.check_socket_type = check_socket_type
         self.local_version = version
+        self.min_version = min_version
         self._authenticator = authenticator
         self._max_frames = max_frames
 
@@ -219,7 +277,7 @@ class Connection:
         #: The error that failed the connection, if any.
         self.error: ProtocolError | None = None
 
-        self._greeting = GreetingParser()
+        self._greeting = GreetingParser(old_only=version < ZMTP_30)
         self._decoder = FrameDecoder(
             maxmsgsize=maxmsgsize,
             max_frames=max_frames,
@@ -239,6 +297,13 @@ class Connection:
         # Our socket receives subscriptions (PUB/XPUB) and so must read ZMTP 3.0
         # subscription messages.
         self._reads_subscriptions = self.socket_type in _PUBLISHERS
+        # ZMTP 1.0 framing (RFC 13), and whether the peer sent no greeting at all.
+        self._v1 = False
+        self._no_greeting = False
+        #: True when traffic must be encoded by :meth:`send_messages` rather than by
+        #: :func:`zmtp.wire.frames.encode_batch`: CURVE boxes every frame, and ZMTP 1.0
+        #: has a framing of its own.
+        self.custom_framing = self._transform
 
         props: list[tuple[str, bytes]] = [("Socket-Type", self.socket_type.wire_name)]
         if self.socket_type in _SENDS_IDENTITY:
@@ -251,9 +316,39 @@ class Connection:
                 )
             props.append((name, value))
         self.mechanism.bind(encode_metadata(props), _peer_check(self))
-        self._out.append(
-            encode_greeting(self.mechanism.name, self.mechanism.greeting_as_server, version)
-        )
+        #: The identity frame a ZMTP 2.0/1.0 peer gets: our Identity property's value.
+        self._identity = self.routing_id if self.socket_type in _SENDS_IDENTITY else b""
+        self._peer_checked = False
+        self._open(version, min_version)
+
+    def _open(self, version: tuple[int, int], min_version: tuple[int, int]) -> None:
+        """Queue what goes out first: our whole greeting when no downgrade is possible,
+        its signature when we detect older peers (the rest follows in stages, see
+        _advance_greeting), or, as a ZMTP 1.0 peer, our identity frame."""
+        self._staged = b""
+        self._sent = 0
+        if version == ZMTP_10:
+            # A ZMTP 1.0 peer has no greeting: its identity frame comes first (RFC 13).
+            self._out.append(encode_identity(self._identity, ZMTP_10))
+            self.version = ZMTP_10
+            self._start_identity()
+            return
+        padding = len(self._identity) + 1  # RFC 15: our identity frame's length
+        mech = self.mechanism
+        if version < ZMTP_30:
+            greeting = encode_old_greeting(wire_socket_type(self.socket_type), padding=padding)
+        elif min_version < ZMTP_30 and _insecure(mech):
+            greeting = encode_greeting(mech.name, mech.greeting_as_server, version, padding=padding)
+        else:
+            # No downgrade (refused by min_version, or by a mechanism that older peers
+            # cannot have): the whole greeting at once, zero padding (RFC 23).
+            self._staged = encode_greeting(mech.name, mech.greeting_as_server, version)
+            self._sent = len(self._staged)
+            self._out.append(self._staged)
+            return
+        self._staged = greeting
+        self._sent = SIGNATURE_SIZE
+        self._out.append(greeting[:SIGNATURE_SIZE])
 
     # ---------------------------------------------------------------------------------
     # Input
@@ -275,10 +370,12 @@ class Connection:
             return
         try:
             if state is _S.GREETING:
-                n = self._greeting.feed(data)
-                if self._greeting.greeting is None:
+                parser = self._greeting
+                n = parser.feed(data)
+                self._advance_greeting()
+                if parser.greeting is None:
                     return
-                self._on_greeting(self._greeting.greeting)
+                self._on_greeting(parser.greeting)
                 data = data[n:]
                 if self.state is _S.FAILED:
                     return
@@ -365,6 +462,8 @@ class Connection:
         self._require_traffic("send a message")
         if self._transform:
             return b"".join(self._wrap_message(frames))
+        if self._v1:
+            return encode_v1_message(frames)
         return encode_message(frames)
 
     def send_messages(self, messages: Iterable[Sequence[Buffer]], out: list[Buffer]) -> None:
@@ -376,19 +475,22 @@ class Connection:
             for frames in messages:
                 out.extend(self._wrap_message(frames))
             return
+        if self._v1:
+            encode_v1_batch(list(messages), out)
+            return
         encode_batch(list(messages), out)
 
     def send_subscribe(self, topic: bytes) -> bytes:
         """Subscribe the peer's publisher to ``topic``, in the form the version wants."""
         self._require_traffic("subscribe")
-        if self.version == ZMTP_30:
+        if self.version != ZMTP_31:
             return self.send_message([b"\x01" + bytes(topic)])
         return self._command(cmd.encode_subscribe(bytes(topic)))
 
     def send_cancel(self, topic: bytes) -> bytes:
         """Cancel one subscription to ``topic``."""
         self._require_traffic("cancel a subscription")
-        if self.version == ZMTP_30:
+        if self.version != ZMTP_31:
             return self.send_message([b"\x00" + bytes(topic)])
         return self._command(cmd.encode_cancel(bytes(topic)))
 
@@ -407,12 +509,14 @@ class Connection:
     def send_command(self, name: bytes, data: bytes = b"") -> bytes:
         """Any command, as is: for tools that test peers with unusual traffic."""
         self._require_traffic("send a command")
+        self._require_commands("a command")
         return self._command(encode_command_frame(name, data))
 
     def send_error(self, reason: str) -> bytes:
         """An ERROR command (RFC 23 Error Handling); close the transport after it."""
         if self.state is _S.GREETING:
             raise InvalidState("cannot send ERROR before the peer's greeting arrived")
+        self._require_commands("ERROR")
         return cmd.encode_error(reason)
 
     def resolve_auth(self, decision: AuthDecision | bool) -> None:
@@ -437,8 +541,16 @@ class Connection:
             )
 
     def _require_31(self, what: str) -> None:
-        if self.version == ZMTP_30:
-            raise InvalidState(f"{what} needs ZMTP 3.1; this connection speaks ZMTP 3.0")
+        if self.version is not None and self.version != ZMTP_31:
+            major, minor = self.version
+            raise InvalidState(
+                f"{what} needs ZMTP 3.1; this connection speaks ZMTP {major}.{minor}"
+            )
+
+    def _require_commands(self, what: str) -> None:
+        if self.version is not None and self.version < ZMTP_30:
+            major, minor = self.version
+            raise InvalidState(f"cannot send {what}: ZMTP {major}.{minor} has no commands (RFC 15)")
 
     def _command(self, frame: bytes) -> bytes:
         """A command frame as it goes on the wire (wrapped by CURVE)."""
@@ -457,7 +569,9 @@ class Connection:
 
     def _fail(self, exc: ProtocolError) -> None:
         before = self.state
-        if before in (_S.GREETING, _S.HANDSHAKE) and not isinstance(exc, HandshakeError):
+        if before in (_S.GREETING, _S.HANDSHAKE, _S.IDENTITY) and not isinstance(
+            exc, HandshakeError
+        ):
             # Whatever breaks before traffic breaks the handshake (same reason and RFC).
             exc = HandshakeError(exc.reason, rfc=exc.rfc, section=exc.section)
         self.state = _S.FAILED
@@ -487,15 +601,157 @@ class Connection:
         elif state is _S.GREETING:
             clean = False
             reason = "peer closed during the greeting"
+        elif state is _S.IDENTITY:
+            clean = False
+            reason = "peer closed before its identity frame arrived"
         else:
             clean = False
             reason = "peer closed during the security handshake"
         self.state = _S.CLOSED
         self._events.append(ConnectionClosed(clean, reason))
 
+    # -- older peers (RFC 15, RFC 13) ----------------------------------------------------
+
+    def _advance_greeting(self) -> None:
+        """Send the next stage of our greeting once the peer's octets allow it (libzmq's
+        order): our version octet (a 2.0 peer: revision and socket type) after the
+        peer's signature, the rest after the peer's version octet."""
+        parser = self._greeting
+        major = parser.peer_major
+        if major is not None and not self._peer_checked:
+            self._peer_checked = True
+            if major < 3:
+                self._admit_old_peer(major)
+        staged = self._staged
+        sent = self._sent
+        if sent == SIGNATURE_SIZE and parser.versioned:
+            upto = VERSION_DETECT_SIZE if len(staged) == GREETING_SIZE else OLD_GREETING_SIZE
+            self._out.append(staged[sent:upto])
+            sent = upto
+        if sent == VERSION_DETECT_SIZE and major is not None:
+            # A downgrade to ZMTP 2.0 (or 1.0 framing) sends RFC 15's socket-type
+            # octet after the version octet we already sent.
+            old = bytes((wire_socket_type(self.socket_type),))
+            rest = staged[sent:] if major >= 3 else old
+            self._out.append(rest)
+            sent += len(rest)
+        self._sent = sent
+
+    def _admit_old_peer(self, major: int) -> None:
+        """Refuse a ZMTP 2.0/1.0 peer that this connection may not talk to."""
+        name = _OLD_NAMES[major]
+        if (major, 0) < self.min_version:
+            low, high = self.min_version
+            raise HandshakeError(
+                f"peer speaks {name}; this connection accepts ZMTP {low}.{high} and later "
+                "(min_version)",
+                rfc=23,
+                section="Version Negotiation",
+            )
+        if not _insecure(self.mechanism):
+            required = self.mechanism.name.decode()
+            if required == "NULL":
+                required = "NULL with authentication (ZAP)"
+            raise HandshakeError(
+                f"peer speaks {name}, which has no security mechanism; this socket "
+                f"requires {required}, and security is never downgraded",
+                rfc=23,
+                section="Authentication and Confidentiality",
+            )
+
+    def _on_old_greeting(self, greeting: Greeting) -> None:
+        """The peer's ZMTP 2.0 greeting (or ZMTP 1.0 detected): check its socket type,
+        send our identity frame, and expect its identity frame."""
+        self.version = min(self.local_version, greeting.version)
+        self._v1 = self.version < ZMTP_20
+        octet = greeting.socket_type
+        if octet is not None:
+            peer_type = peer_socket_type(octet)
+            if self.check_socket_type:
+                if peer_type is None:
+                    raise HandshakeError(
+                        f"peer's greeting names socket type {octet}, which does not exist",
+                        rfc=15,
+                        section="Socket Compatibility",
+                    )
+                if not compatible(self.socket_type, peer_type):
+                    raise HandshakeError(
+                        f"socket type {self.socket_type.name} cannot talk to "
+                        f"{peer_type.name} (a {_OLD_NAMES[min(greeting.major, 2)]} peer)",
+                        rfc=15,
+                        section="Socket Compatibility",
+                    )
+            self.peer_socket_type = peer_type
+        if self._greeting.unversioned:
+            # Our signature was the header of our identity frame (RFC 15 "Backwards
+            # Interoperability"): its body follows.
+            self._no_greeting = True
+            self._out.append(self._identity)
+        else:
+            self._out.append(encode_identity(self._identity, self.version))
+        self._start_identity()
+        if self._greeting.replay:
+            # The octets taken for a greeting began the peer's identity frame.
+            self._decoder.feed(self._greeting.replay)
+
+    def _start_identity(self) -> None:
+        self.state = _S.IDENTITY
+        if self._v1 or self.version == ZMTP_10:
+            self._v1 = self.custom_framing = True
+            self._decoder = V1FrameDecoder(self.maxmsgsize, self._max_frames)
+        else:
+            self._decoder = FrameDecoder(self.maxmsgsize, self._max_frames, commands=False)
+
+    def _on_identity(self, item: Any) -> None:
+        """The peer's identity frame: the ZMTP 2.0/1.0 handshake is complete."""
+        assert self.version is not None
+        rfc = 15 if self.version >= ZMTP_20 else 13
+        if len(item) != 1:
+            raise HandshakeError(
+                f"the identity is one final frame; the peer's has {len(item)} frames",
+                rfc=rfc,
+                section="Formal Grammar",
+            )
+        identity: bytes = item[0]
+        if len(identity) > IDENTITY_LIMIT:
+            raise HandshakeError(
+                f"peer's identity has {len(identity)} octets, more than {IDENTITY_LIMIT}",
+                rfc=rfc,
+                section="Formal Grammar" if rfc == 15 else "The Connection Layer",
+            )
+        self.peer_routing_id = identity
+        self.state = _S.TRAFFIC
+        self._events.append(
+            HandshakeComplete(
+                socket_type=self.peer_socket_type,
+                routing_id=identity,
+                properties=self.peer_properties,
+                version=self.version,
+                mechanism=self.mechanism.name,
+            )
+        )
+        if self._no_greeting and self._reads_subscriptions:
+            # ZMTP 1.0 subscribers filter on their side and never send subscriptions:
+            # a publisher sends them everything (as libzmq does).
+            self._events.append(Subscribe(b""))
+
     def _on_greeting(self, greeting: Greeting) -> None:
         self.peer_greeting = greeting
         self._events.append(GreetingReceived(greeting))
+        if greeting.major < 3 or self.local_version < ZMTP_30:
+            self._on_old_greeting(greeting)
+            return
+        if greeting.version < self.min_version:
+            low, high = self.min_version
+            self._fail(
+                HandshakeError(
+                    f"peer speaks ZMTP {greeting.major}.{greeting.minor}; this connection "
+                    f"accepts ZMTP {low}.{high} and later (min_version)",
+                    rfc=23,
+                    section="Version Negotiation",
+                )
+            )
+            return
         ours = self.mechanism.name
         if greeting.mechanism != ours:
             # RFC 23: a mechanism mismatch closes the connection. The peer expects
@@ -630,6 +886,9 @@ class Connection:
         events = self._events
         i = 0
         n = len(items)
+        if self.state is _S.IDENTITY:
+            self._on_identity(items[0])
+            i = 1
         # Handshake: only commands, until the mechanism completes.
         while i < n and self.state is _S.HANDSHAKE:
             item = items[i]
@@ -750,3 +1009,9 @@ class Connection:
                 self._events.append(Subscribe(topic) if frames[0][0] == 1 else Cancel(topic))
             else:
                 self._events.append(frames)
+
+
+def _insecure(mechanism: Mechanism) -> bool:
+    """True for the NULL mechanism without authentication: the only security a ZMTP
+    2.0 or 1.0 peer can have (neither version has mechanisms)."""
+    return isinstance(mechanism, NullMechanism) and not mechanism.authenticate

@@ -247,14 +247,24 @@ class FrameDecoder:
     heartbeats mid-message); they are returned in order and the message keeps growing.
     """
 
+    #: The RFC (and its section) whose framing this decoder reads, named in errors.
+    rfc = 23
+    section = "Framing"
+
     def __init__(
         self,
         maxmsgsize: int = -1,
         max_frames: int | None = None,
         max_command_size: int = -1,
+        *,
+        commands: bool = True,
     ):
         #: -1 means no limit, as in libzmq.
         self.maxmsgsize = maxmsgsize
+        # ZMTP 2.0 (RFC 15 "Framing") has no commands: bit 2 is reserved there too.
+        self._reserved = RESERVED_BITS if commands else RESERVED_BITS | COMMAND
+        if not commands:
+            self.rfc = 15
         self.max_frames = max_frames
         #: Largest command body accepted (-1: no limit; by default the same bound as
         #: messages). The connection tightens this during the handshake, when only
@@ -394,6 +404,8 @@ class FrameDecoder:
         partial = self._partial
         maxsize = self.maxmsgsize
         commands_only = self.commands_only
+        reserved = self._reserved
+        rfc = self.rfc
         while True:
             avail = end - pos
             if avail < 2:
@@ -410,7 +422,7 @@ class FrameDecoder:
                 if 0 <= maxsize < size:
                     raise ProtocolError(
                         f"message of {size} octets exceeds maxmsgsize {maxsize}",
-                        rfc=23,
+                        rfc=rfc,
                         section="Framing",
                     )
                 stop = pos + 2 + size
@@ -429,10 +441,11 @@ class FrameDecoder:
                     pos = stop
                     continue
                 # Otherwise the general path below checks and assembles it.
-            if flags & RESERVED_BITS:
+            if flags & reserved:
+                bits = "3-7" if reserved == RESERVED_BITS else "2-7"
                 raise ProtocolError(
-                    f"frame flags 0x{flags:02X} set reserved bits 3-7, which MUST be zero",
-                    rfc=23,
+                    f"frame flags 0x{flags:02X} set reserved bits {bits}, which MUST be zero",
+                    rfc=rfc,
                     section="Framing",
                 )
             if flags & LONG:
@@ -452,14 +465,14 @@ class FrameDecoder:
                 if flags & MORE:
                     raise ProtocolError(
                         "a command frame has the MORE flag set, which SHALL be zero",
-                        rfc=23,
+                        rfc=rfc,
                         section="Framing",
                     )
                 if 0 <= self.max_command_size < size:
                     raise ProtocolError(
                         f"command frame of {size} octets exceeds the limit of "
                         f"{self.max_command_size} octets for commands in this state",
-                        rfc=23,
+                        rfc=rfc,
                         section="Framing",
                     )
                 if self._partial_size and 0 <= maxsize < self._partial_size + size:
@@ -468,14 +481,14 @@ class FrameDecoder:
                     raise ProtocolError(
                         f"command of {size} octets inside a message of "
                         f"{self._partial_size} octets exceeds maxmsgsize {maxsize}",
-                        rfc=23,
+                        rfc=rfc,
                         section="Framing",
                     )
             elif maxsize >= 0 and self._partial_size + size > maxsize:
                 raise ProtocolError(
                     f"message of at least {self._partial_size + size} octets exceeds "
                     f"maxmsgsize {maxsize}",
-                    rfc=23,
+                    rfc=rfc,
                     section="Framing",
                 )
             start = pos + hdr
@@ -497,7 +510,7 @@ class FrameDecoder:
                 if self.max_frames is not None and len(partial) >= self.max_frames:
                     raise ProtocolError(
                         f"message has more than {self.max_frames} frames",
-                        rfc=23,
+                        rfc=rfc,
                         section="Framing",
                     )
             elif partial:
@@ -535,7 +548,9 @@ class FrameDecoder:
             self._partial_size += len(body)
             if self.max_frames is not None and len(self._partial) >= self.max_frames:
                 raise ProtocolError(
-                    f"message has more than {self.max_frames} frames", rfc=23, section="Framing"
+                    f"message has more than {self.max_frames} frames",
+                    rfc=self.rfc,
+                    section=self.section,
                 )
         elif self._partial:
             self._partial.append(body)
