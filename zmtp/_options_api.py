@@ -136,6 +136,10 @@ class OptionsMixin:
     handshake_max_command = IntOption("handshake_max_command")
     HANDSHAKE_MAX_COMMAND = IntOption("handshake_max_command")
 
+    # zmtp_min_version
+    zmtp_min_version = IntOption("zmtp_min_version")
+    ZMTP_MIN_VERSION = IntOption("zmtp_min_version")
+
     # ipv6 (libzmq 42)
     ipv6 = BoolOption("ipv6")
     IPV6 = BoolOption("ipv6")

@@ -213,7 +213,7 @@ def _bytes(
 
 
 #: zmtp's own options (no libzmq number).
-_OWN = frozenset({"maxmsgparts", "handshake_max_command"})
+_OWN = frozenset({"maxmsgparts", "handshake_max_command", "zmtp_min_version"})
 
 
 def _number(name: str) -> int | None:
@@ -271,6 +271,16 @@ _SPECS = [
         INT64_MAX,
         also=(-1,),
         rule="a 64-bit size",
+    ),
+    _int(
+        "zmtp_min_version",
+        10,
+        "the oldest ZMTP a peer may speak: 10, 20, 30 or 31 (1.0 ... 3.1; default 10, "
+        "as libzmq: every version)",
+        10,
+        10,
+        also=(20, 30, 31),
+        rule="a ZMTP version written as 10, 20, 30 or 31",
     ),
     _bool("ipv6", "let tcp endpoints use IPv6 (and '*' bind to '::')"),
     _bool("plain_server", "act as the PLAIN server (RFC 24)"),

@@ -10,6 +10,7 @@ a real ZMTP 2.0 peer, is in ``interop/test_jeromq.py``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -303,3 +304,29 @@ async def test_no_heartbeat_reaches_an_old_peer(
         with trio.move_on_after(0.05):  # pacing: bytes already sent arrive well within
             extra = await peer.stream.receive_some(65536)
             pytest.fail(f"zmtp wrote {extra!r} to a {old} peer")
+
+
+@pytest.mark.parametrize(
+    ("minimum", "old", "refused"),
+    [(30, (2, 0), True), (30, (1, 0), True), (20, (1, 0), True), (20, (2, 0), False)],
+    ids=["3.0-refuses-2.0", "3.0-refuses-1.0", "2.0-refuses-1.0", "2.0-admits-2.0"],
+)
+async def test_zmtp_min_version_refuses_older_peers(
+    make: Callable[..., zmtp.Socket], minimum: int, old: tuple[int, int], refused: bool
+):
+    """The option to refuse old peers (libzmq has none; off by default)."""
+    with trio.fail_after(TIMEOUT):
+        pull = make(zmtp.PULL, zmtp_min_version=minimum)
+        async with pull.monitor() as monitor:
+            peer = await connect_old(await pull.bind(BIND), Connection("PUSH", version=old))
+            if refused:
+                # (A 1.0 peer may think its handshake done: libzmq's signature reads as
+                # a valid ZMTP 1.0 identity frame. zmtp closes the connection anyway.)
+                with contextlib.suppress(*_ENDED):
+                    await peer.handshake()
+                ev = await monitor.wait_for(Event.HANDSHAKE_FAILED_PROTOCOL)
+                assert f"ZMTP {old[0]}.{old[1]}" in ev.reason, ev.reason
+            else:
+                await peer.handshake()
+                await peer.send([b"welcome"])
+                assert await pull.recv() == b"welcome"

@@ -111,6 +111,7 @@ def new_connection(
         max_frames=parts if parts >= 0 else None,
         authenticator=authenticator,
         handshake_max_command=opts.get("handshake_max_command"),
+        min_version=divmod(opts.get("zmtp_min_version"), 10),
     )
 
 
