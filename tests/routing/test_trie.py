@@ -253,19 +253,26 @@ def test_distributor_nodrop_writes_nothing_and_marks_the_full_producers_blocked(
     assert woken == ["a"]
 
 
-def test_distributor_gives_each_pipe_its_own_list_sharing_the_frames():
+def test_distributor_hands_one_list_to_encoding_pipes_and_a_copy_to_inproc_ones():
+    """An engine writer only reads a message's frames, so the pipes it drains share
+    one list; an inproc peer keeps the list it receives (and takes frames off it), so
+    each gets its own. Frames are never copied."""
     dist = Distributor()
-    pipes = [sub_pipe(f"p{i}", 0) for i in range(3)]
-    for p in pipes:
+    encoded = [sub_pipe(f"tcp{i}", 0) for i in range(3)]
+    inproc = [Pipe.pair(0, 0, f"inproc://x{i}")[0] for i in range(2)]
+    assert all(p.exclusive_msgs for p in inproc) and not any(p.exclusive_msgs for p in encoded)
+    for p in encoded + inproc:
         dist.attach(p)
     msg = [b"topic", b"body"]
     dist.send_to_all(msg)
-    got = [p.out_q.items[0] for p in pipes]
-    assert all(m == msg for m in got)
-    assert len({id(m) for m in got}) == 3, "two pipes share one list"
-    assert all(m[1] is msg[1] for m in got), "frames were copied"
-    got[0].pop()  # an engine consuming its list in place harms nobody else
-    assert got[1] == got[2] == msg
+    shared = [p.out_q.items[0] for p in encoded]
+    own = [p.out_q.items[0] for p in inproc]
+    assert all(m is msg for m in shared), "a per-pipe copy for a pipe an engine encodes from"
+    assert all(m == msg and m is not msg for m in own)
+    assert own[0] is not own[1], "two inproc peers share one list"
+    assert all(m[1] is msg[1] for m in shared + own), "frames were copied"
+    own[0].pop()  # an inproc receiver taking frames off its list harms nobody else
+    assert own[1] == msg and shared[0] == [b"topic", b"body"]
 
 
 def test_distributor_skips_terminated_and_detached_pipes():

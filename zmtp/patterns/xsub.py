@@ -61,9 +61,11 @@ class XSub(Pattern):
         self.fq.activated(pipe)
 
     def _upstream(self, msg: list[Any]) -> None:
+        # Regardless of the HWM (see above); one list shared by every pipe an engine
+        # encodes from, a copy for an inproc peer, which keeps what it receives.
         for pipe in self.dist.pipes:
             if pipe.state == "active":
-                pipe.out_q.put(msg if len(self.dist.pipes) == 1 else type(msg)(msg))
+                pipe.out_q.put(type(msg)(msg) if pipe.exclusive_msgs else msg)
 
     def _subscribe(self, topic: bytes) -> None:
         self.subs.add(topic)
