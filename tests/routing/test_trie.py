@@ -107,6 +107,13 @@ class TrieMachine(RuleBasedStateMachine):
         self.model[prefix, key] += 1
 
     @rule(prefix=prefixes, key=keys)
+    def add_once(self, prefix: bytes, key: Any) -> None:
+        """A publisher's peer: subscribed or not, however often it asks."""
+        was_new = prefix not in self.subscribed()
+        assert self.trie.add(prefix, key, once=True) is was_new
+        self.model[prefix, key] = max(self.model[prefix, key], 1)
+
+    @rule(prefix=prefixes, key=keys)
     def remove(self, prefix: bytes, key: Any) -> None:
         if self.model[prefix, key] == 0:
             before = sorted(self.trie.prefixes())
@@ -157,6 +164,10 @@ class LongPrefixTrieMachine(TrieMachine):
     @rule(prefix=long_prefixes, key=keys)
     def add_long(self, prefix: bytes, key: Any) -> None:
         self.add(prefix, key)
+
+    @rule(prefix=long_prefixes, key=keys)
+    def add_once_long(self, prefix: bytes, key: Any) -> None:
+        self.add_once(prefix, key)
 
     @rule(prefix=long_prefixes, key=keys)
     def remove_long(self, prefix: bytes, key: Any) -> None:

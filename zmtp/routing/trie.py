@@ -319,9 +319,14 @@ class SubscriptionTrie(Generic[K]):
 
     # -- mutators ----------------------------------------------------------------------
 
-    def add(self, prefix: bytes, key: K | None = LOCAL) -> bool:
-        """Count one subscription; True if ``prefix`` had no subscription before."""
-        prefix = bytes(prefix)
+    def add(self, prefix: bytes, key: K | None = LOCAL, *, once: bool = False) -> bool:
+        """Count one subscription; True if ``prefix`` had no subscription before.
+
+        With ``once``, a key that already holds ``prefix`` keeps its count (a
+        publisher's peer is subscribed to a topic or not, whatever it repeats).
+        """
+        if type(prefix) is not bytes:
+            prefix = bytes(prefix)
         node: _Leaf = self._root
         at_root = True
         pos = 0
@@ -329,6 +334,8 @@ class SubscriptionTrie(Generic[K]):
         while True:
             if pos == n:  # the prefix ends where this node's label ends
                 old = node.value
+                if once and _v_count(old, key):
+                    return False
                 node.value, fresh = _v_add(old, key)
                 return self._added(key, fresh, old is _NONE)
             if not node.kids and not at_root:
@@ -353,7 +360,7 @@ class SubscriptionTrie(Generic[K]):
             node = cast(_Node, node)
             m = _common(label, prefix, pos)
             if pos + m == n:  # the prefix ends part-way along the edge: a mark
-                return self._add_mark(kid, m, key)
+                return self._add_mark(kid, m, key, once)
             # The prefix leaves the edge at offset m: split it there.
             mid = _Node(label[:m])
             marks = kid.inner
@@ -377,13 +384,15 @@ class SubscriptionTrie(Generic[K]):
             node.kids = (*node.kids[:i], mid, *node.kids[i + 1 :])
             return self._added(key, True, True)
 
-    def _add_mark(self, node: _Leaf, at: int, key: Any) -> bool:
+    def _add_mark(self, node: _Leaf, at: int, key: Any, once: bool) -> bool:
         marks = node.inner
         j = -1 if marks is None else marks.find(at)
         if marks is None or j < 0:
             _put_mark(node, at, key)
             return self._added(key, True, True)
         old = marks.vals[j]
+        if once and _v_count(old, key):
+            return False
         marks.vals[j], fresh = _v_add(old, key)
         if fresh:
             marks.key_added(key)
@@ -487,27 +496,69 @@ class SubscriptionTrie(Generic[K]):
         parent.kids = (*parent.kids[:i], kid, *parent.kids[i + 1 :])
 
     def remove_key(self, key: K | None) -> list[bytes]:
-        """Forget every subscription of ``key``; returns the prefixes left unused."""
+        """Forget every subscription of ``key``; returns the prefixes left unused.
+
+        One pass over the trie (as libzmq's ``rm`` of a pipe): nodes are visited
+        children first, so each is tidied once its subtree is final.
+        """
         if key not in self._keys:
             return []
-        held = []
-        stack: list[tuple[_Leaf, bytes]] = [(self._root, b"")]
+        del self._keys[key]
+        gone: list[bytes] = []
+        # Preorder, children in order; its reverse visits every node after its
+        # children, and a parent's children from the last to the first, so removing
+        # a child never shifts the index of one still to be visited.
+        order: list[tuple[_Leaf, bytes, _Node | None, int]] = []
+        stack: list[tuple[_Leaf, bytes, _Node | None, int]] = [(self._root, b"", None, 0)]
         while stack:
-            node, before = stack.pop()
+            item = stack.pop()
+            order.append(item)
+            node, before, _, _ = item
             here = before + node.label
-            if node.inner is not None and key in node.inner.union:
-                for at, v in zip(node.inner.ends, node.inner.vals, strict=True):
+            for i in range(len(node.kids) - 1, -1, -1):
+                stack.append((node.kids[i], here, node, i))  # type: ignore[arg-type]
+        for node, before, parent, i in reversed(order):
+            here = before + node.label
+            marks = node.inner
+            if marks is not None and key in marks.union:
+                ends, vals = array("Q"), []
+                for at, v in zip(marks.ends, marks.vals, strict=True):
                     if _v_count(v, key):
-                        held.append(here[: len(before) + at])
+                        v, _ = _v_remove(v, key, True)
+                        if v is _NONE:
+                            gone.append(here[: len(before) + at])
+                            continue
+                    ends.append(at)
+                    vals.append(v)
+                del marks.union[key]
+                marks.ends, marks.vals = ends, vals
+                if not ends:
+                    node.inner = None
             if _v_count(node.value, key):
-                held.append(here)
-            for kid in node.kids:
-                stack.append((kid, here))
-        gone = []
-        for prefix in held:
-            self._remove(prefix, key, every=True)
-            if self._get(prefix) is _NONE:
-                gone.append(prefix)
+                node.value, _ = _v_remove(node.value, key, True)
+                if node.value is _NONE:
+                    gone.append(here)
+            if parent is None:
+                continue  # the root keeps its place, whatever is left
+            if len(node.kids) == 1:
+                self._merge([(parent, i)], node)  # type: ignore[arg-type]
+            elif node.kids:
+                continue  # still a branch point
+            elif node.value is not _NONE:
+                if type(node) is _Node:  # its children went: a leaf from now on
+                    leaf = _Leaf(node.label, node.value)
+                    leaf.inner = node.inner
+                    parent.kids = (*parent.kids[:i], leaf, *parent.kids[i + 1 :])
+            elif node.inner is not None:
+                # A leaf ends at its last mark from now on.
+                at, node.value = node.inner.pop(len(node.inner.ends) - 1)
+                node.label = node.label[:at]
+                if not node.inner.ends:
+                    node.inner = None
+            else:
+                parent.keys = parent.keys[:i] + parent.keys[i + 1 :]
+                parent.kids = parent.kids[:i] + parent.kids[i + 1 :]
+        self._count -= len(gone)
         return gone
 
     # -- matching ----------------------------------------------------------------------
