@@ -340,7 +340,7 @@ def test_match_stops_once_every_key_is_found():
     for n in range(1, 2000):
         trie.add(b"n" * n, "only")  # long nested chain, all the same key
     trie.add(b"n", "only")
-    assert ops_of(trie, b"n" * 4096) == 2  # one octet read, one startswith
+    assert ops_of(trie, b"n" * 4096) <= 3  # the first octet read, one startswith
     assert trie.match(b"n" * 4096) == {"only"}
     assert ops_of(trie, b"news/7" + b"z" * 4000) <= 6
 

@@ -127,12 +127,9 @@ class XPub(Pattern):
         self.pending_from.append(pipe)
 
     def send(self, msg: Msg) -> bool:
-        trie = self.trie
-        if not trie:
-            return True  # nobody subscribed: dropped
-        targets = trie.match(msg[0])
+        targets = self.trie.match(msg[0])
         if not targets:
-            return True
+            return True  # nobody subscribed to it: dropped
         nodrop = self._opt("xpub_nodrop")
         if len(targets) == 1:  # one subscriber: no fan-out machinery
             (pipe,) = targets

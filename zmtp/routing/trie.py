@@ -565,7 +565,7 @@ class SubscriptionTrie(Generic[K]):
 
     def matches(self, topic: bytes) -> bool:
         """True if any subscription is a prefix of ``topic``."""
-        if not isinstance(topic, bytes):
+        if type(topic) is not bytes and not isinstance(topic, bytes):
             topic = bytes(topic)
         node: _Leaf = self._root
         if node.value is not _NONE:
@@ -593,7 +593,7 @@ class SubscriptionTrie(Generic[K]):
         want = len(self._keys)
         if not want:
             return found
-        if not isinstance(topic, bytes):
+        if type(topic) is not bytes and not isinstance(topic, bytes):
             topic = bytes(topic)
         node: _Leaf = self._root
         v = node.value
@@ -604,6 +604,8 @@ class SubscriptionTrie(Generic[K]):
                 found.add(v)
             if len(found) == want:
                 return found
+        elif not topic or node.keys.find(topic[0]) < 0:
+            return found  # the common miss, decided at the root
         pos = 0
         size = len(topic)
         while pos < size:
