@@ -43,6 +43,8 @@ class ActiveList:
         self.pipes.append(pipe)
 
     def _swap(self, i: int, j: int) -> None:
+        if i == j:
+            return  # the common case with one peer
         p = self.pipes
         a = p[i]
         b = p[j]
