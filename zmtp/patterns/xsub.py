@@ -43,10 +43,13 @@ class XSub(Pattern):
 
     def hiccuped(self, pipe: Pipe) -> None:
         """The connection behind a pipe was re-established: subscribe again."""
+        # The subscriptions still queued for the old connection go (one pass: a
+        # remove() per message would scan the queue each time, and match by value).
         items = pipe.out_q.items
-        stale = [m for m in items if type(m) is SubscriptionMsg]
-        for m in stale:
-            items.remove(m)
+        kept = [m for m in items if type(m) is not SubscriptionMsg]
+        if len(kept) != len(items):
+            items.clear()
+            items.extend(kept)
         self._send_all_subscriptions(pipe)
 
     def _send_all_subscriptions(self, pipe: Pipe) -> None:
