@@ -41,13 +41,16 @@ Kept in canonical form, which the mutators restore after every change: a node ot
 than the root has a non-empty label; a leaf ends at a subscription (its ``value``);
 an inner node other than the root has at least two children (a node with one child
 is merged into it); marks sit strictly inside a label, in increasing order. The
-structure is then unique for a set of prefixes.
+shape is then unique for a set of prefixes (only the order of children depends on
+history).
 
 Memory: a value is the key itself while one key holds the prefix once (the common
 case: one peer per topic on a publisher, one subscription per topic on a
 subscriber), and a ``{key: count}`` dict only beyond that; leaves carry no child
-fields; an edge of one octet is CPython's shared one-octet ``bytes``. Expect
-70 to 170 bytes per subscription, depending on how much the topics share.
+fields; an edge of one octet is CPython's shared one-octet ``bytes``. Measured
+with tracemalloc for 100k subscriptions: ~20 bytes each when they nest (marks),
+~80 for numbered topics (``topic.%010d``), ~160 for random 16-octet topics that
+share nothing.
 
 Sans-IO.
 """
