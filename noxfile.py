@@ -1,5 +1,6 @@
 """Development sessions: ``nox -s tests`` (one per supported Python: ``tests-3.10`` ...
-``tests-3.13``), ``tests_portable``, ``interop``, ``fuzz``, ``lint``, ``typecheck``, ``bench``."""
+``tests-3.13``), ``tests_portable``, ``interop``, ``fuzz``, ``lint``, ``typecheck``, ``bench``,
+``bench_scale``."""
 
 import nox
 
@@ -67,3 +68,11 @@ def bench(session: nox.Session) -> None:
     # One hostile peer must not stall the others (a good peer's round trip, with and
     # without a peer sending a 1,000,000-frame message), zmtp and libzmq side by side.
     session.run("python", "interop/bench_fairness.py")
+
+
+@nox.session
+def bench_scale(session: nox.Session) -> None:
+    """zmtp and pyzmq side by side at scale: 10k ROUTER peers, 1,000 subscribers,
+    100k subscriptions (``-- --quick`` for a short run, ``-- --only router``)."""
+    session.install("-e", ".[test]")
+    session.run("python", "interop/bench_scale.py", *session.posargs)

@@ -4,11 +4,13 @@ fan-out.
 
 * **SubscriptionTrie** (RFC 29: a publisher "SHALL perform a binary comparison of the
   subscription against the start of the first frame of the message"; RFC 37:
-  subscriptions are counted). A state machine drives ``add``/``remove``/``remove_key``
-  with random prefixes and keys and compares every answer (``match``, ``matches``,
+  subscriptions are counted). State machines drive ``add``/``remove``/``remove_key``
+  with random prefixes and keys (short ones that collide often, and long nested ones
+  that split, mark and merge edges) and compare every answer (``match``, ``matches``,
   ``count``, the return values of the mutators, ``len``, ``prefixes``) with a naive
-  model: a reference count per (prefix, key) and a linear scan of ``startswith``.
-  The matching cost is checked by counting dictionary lookups, never by the clock.
+  model: a reference count per (prefix, key) and a linear scan of ``startswith``;
+  after every step the trie must be in its canonical form. The matching cost is
+  checked by counting the operations a walk makes on the topic, never by the clock.
 * **Distributor** (RFC 29: "SHALL silently drop the message if the queue for a
   subscriber is full", "SHALL NOT block on sending"; ``xpub_nodrop`` waits instead).
 """
@@ -23,11 +25,64 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from zmtp.routing import Distributor, MsgQueue, Pipe, SubscriptionTrie
+from zmtp.routing.trie import _NONE, _Node
 
 # A small alphabet so that prefixes collide, nest and share lengths often.
 prefixes = st.binary(max_size=3).map(lambda b: bytes(x % 3 + 97 for x in b))  # a, b, c
 topics = st.binary(max_size=5).map(lambda b: bytes(x % 4 + 97 for x in b))  # a..d
 keys = st.sampled_from([None, "p1", "p2", "p3"])
+# Long prefixes over two letters: deep nesting, edges split and merged, marks.
+long_prefixes = st.binary(max_size=9).map(lambda b: bytes(x % 2 + 97 for x in b))
+long_topics = st.binary(max_size=12).map(lambda b: bytes(x % 3 + 97 for x in b))
+
+
+def check_canonical(trie: SubscriptionTrie[Any]) -> None:
+    """The trie's layout rules (see the module's theory of operation), and its
+    counters, checked node by node."""
+    root = trie._root
+    assert isinstance(root, _Node) and root.label == b"" and root.inner is None
+    places = 0
+    per_key: collections.Counter[Any] = collections.Counter()
+
+    def value_ok(v: Any) -> None:
+        nonlocal places
+        assert v is not _NONE
+        places += 1
+        if type(v) is dict:
+            assert v and all(n >= 1 for n in v.values())
+            assert not (len(v) == 1 and next(iter(v.values())) == 1), "not compact"
+            per_key.update(v.keys())
+        else:
+            per_key[v] += 1
+
+    stack = [(root, True)]
+    while stack:
+        node, is_root = stack.pop()
+        if node.value is not _NONE:
+            value_ok(node.value)
+        assert len(node.keys) == len(node.kids) == len(set(node.keys))
+        for first, kid in zip(node.keys, node.kids, strict=True):
+            assert kid.label and kid.label[0] == first
+            stack.append((kid, False))
+        if is_root:
+            continue
+        if node.kids:
+            assert isinstance(node, _Node) and len(node.kids) >= 2, "a branch of one"
+        else:
+            assert node.value is not _NONE, "a leaf that ends at no subscription"
+        marks = node.inner
+        if marks is not None:
+            ends = list(marks.ends)
+            assert ends and ends == sorted(set(ends)), ends
+            assert ends[0] > 0 and ends[-1] < len(node.label)
+            assert len(marks.vals) == len(ends)
+            union: collections.Counter[Any] = collections.Counter()
+            for v in marks.vals:
+                value_ok(v)
+                union.update(v.keys() if type(v) is dict else [v])
+            assert marks.union == dict(union)
+    assert len(trie) == places
+    assert trie._keys == dict(per_key)
 
 
 # ---------------------------------------------------------------------------------------
@@ -50,6 +105,13 @@ class TrieMachine(RuleBasedStateMachine):
         was_new = prefix not in self.subscribed()
         assert self.trie.add(prefix, key) is was_new
         self.model[prefix, key] += 1
+
+    @rule(prefix=prefixes, key=keys)
+    def add_once(self, prefix: bytes, key: Any) -> None:
+        """A publisher's peer: subscribed or not, however often it asks."""
+        was_new = prefix not in self.subscribed()
+        assert self.trie.add(prefix, key, once=True) is was_new
+        self.model[prefix, key] = max(self.model[prefix, key], 1)
 
     @rule(prefix=prefixes, key=keys)
     def remove(self, prefix: bytes, key: Any) -> None:
@@ -88,15 +150,63 @@ class TrieMachine(RuleBasedStateMachine):
             assert p in self.trie
 
     @invariant()
-    def length_index_is_in_sync(self) -> None:
-        # The module's warning: the lengths in use must follow every add and drop, or
-        # match would skip (or waste lookups on) a length.
-        lengths = collections.Counter(len(p) for p in self.subscribed())
-        assert self.trie._lengths == dict(lengths)
-        assert self.trie._sorted == sorted(lengths)
+    def structure_is_canonical(self) -> None:
+        check_canonical(self.trie)
 
 
 TestTrieAgainstModel = TrieMachine.TestCase
+
+
+class LongPrefixTrieMachine(TrieMachine):
+    """The same model with long prefixes over two letters: nested subscriptions become
+    marks along one edge, and edges are split and merged as prefixes come and go."""
+
+    @rule(prefix=long_prefixes, key=keys)
+    def add_long(self, prefix: bytes, key: Any) -> None:
+        self.add(prefix, key)
+
+    @rule(prefix=long_prefixes, key=keys)
+    def add_once_long(self, prefix: bytes, key: Any) -> None:
+        self.add_once(prefix, key)
+
+    @rule(prefix=long_prefixes, key=keys)
+    def remove_long(self, prefix: bytes, key: Any) -> None:
+        self.remove(prefix, key)
+
+    @rule(topic=long_topics)
+    def match_long(self, topic: bytes) -> None:
+        self.match(topic)
+
+    @rule(prefix=long_prefixes, key=keys)
+    def count_long(self, prefix: bytes, key: Any) -> None:
+        self.count(prefix, key)
+
+
+TestLongPrefixTrieAgainstModel = LongPrefixTrieMachine.TestCase
+
+
+@given(
+    subs=st.lists(st.tuples(long_prefixes, keys), max_size=40),
+    drop=st.lists(st.tuples(long_prefixes, keys), max_size=20),
+    topic=long_topics,
+)
+def test_match_equals_a_linear_scan_of_the_subscriptions(
+    subs: list[tuple[bytes, Any]], drop: list[tuple[bytes, Any]], topic: bytes
+):
+    trie: SubscriptionTrie[Any] = SubscriptionTrie()
+    model: collections.Counter[tuple[bytes, Any]] = collections.Counter()
+    for prefix, key in subs:
+        trie.add(prefix, key)
+        model[prefix, key] += 1
+    for prefix, key in drop:
+        trie.remove(prefix, key)
+        if model[prefix, key]:
+            model[prefix, key] -= 1
+    check_canonical(trie)
+    expected = {k for (p, k), n in model.items() if n and topic.startswith(p)}
+    assert trie.match(topic) == expected
+    assert trie.matches(topic) is bool(expected)
+    assert trie.match(memoryview(topic)) == expected  # frames may arrive as views
 
 
 # ---------------------------------------------------------------------------------------
@@ -149,67 +259,96 @@ def test_a_prefix_stays_until_its_last_key_goes():
     assert not trie
 
 
-class CountingDict(dict):  # type: ignore[type-arg]
-    """A dict that counts the lookups ``match``/``matches`` make."""
+class CountingTopic(bytes):
+    """A topic that counts what a walk asks of it: each octet read, each slice, each
+    ``startswith``. A walk makes a few of these per node it visits, so the count is
+    the walk's length."""
 
-    lookups = 0
+    def __new__(cls, data: bytes) -> CountingTopic:
+        obj = super().__new__(cls, data)
+        obj.ops = 0
+        return obj
 
-    def get(self, key: Any, default: Any = None) -> Any:
-        self.lookups += 1
-        return super().get(key, default)
+    def __getitem__(self, index: Any) -> Any:
+        self.ops += 1
+        return super().__getitem__(index)
 
-    def __contains__(self, key: object) -> bool:
-        self.lookups += 1
-        return super().__contains__(key)
-
-
-def lookups_of(trie: SubscriptionTrie[Any], topic: bytes, *, any_match: bool = False) -> int:
-    """How many dictionary lookups one ``match`` (or ``matches``) of ``topic`` costs."""
-    counting = CountingDict(trie._subs)
-    trie._subs = counting
-    try:
-        if any_match:
-            trie.matches(topic)
-        else:
-            trie.match(topic)
-    finally:
-        trie._subs = dict(counting)
-    return counting.lookups
+    def startswith(self, *args: Any) -> bool:
+        self.ops += 1
+        return super().startswith(*args)
 
 
-def trie_with(n_subscriptions: int, lengths: list[int]) -> SubscriptionTrie[int]:
-    """``n_subscriptions`` distinct topics spread over ``lengths``, each for its own key,
-    none a prefix of b"~" * 16."""
-    trie: SubscriptionTrie[int] = SubscriptionTrie()
-    for i in range(n_subscriptions):
-        size = lengths[i % len(lengths)]
-        trie.add((b"%0*d" % (size, i))[-size:], i)
+def ops_of(trie: SubscriptionTrie[Any], topic: bytes, *, any_match: bool = False) -> int:
+    """How many operations on the topic one ``match`` (or ``matches``) makes."""
+    counted = CountingTopic(topic)
+    if any_match:
+        trie.matches(counted)
+    else:
+        trie.match(counted)
+    return counted.ops
+
+
+def numbered(n: int, key: Any = None, *, start: int = 0) -> SubscriptionTrie[Any]:
+    """``n`` subscriptions ``news/<i>``, each for its own key unless ``key`` is given."""
+    trie: SubscriptionTrie[Any] = SubscriptionTrie()
+    for i in range(start, start + n):
+        trie.add(b"news/%d" % i, i if key is None else key)
     return trie
 
 
-def test_match_cost_does_not_grow_with_the_number_of_subscriptions():
-    topic = b"~" * 16
-    small = trie_with(10, [1, 4, 8])
-    large = trie_with(20_000, [1, 4, 8])
-    assert len(small) <= 10 < 10_000 < len(large)
-    # One lookup per distinct prefix length not longer than the topic, however many
-    # subscriptions (or subscribers) there are.
-    assert lookups_of(small, topic) == lookups_of(large, topic) == 3
-    assert lookups_of(large, topic, any_match=True) == 3
+def test_a_walk_that_leaves_the_trie_at_once_costs_the_same_for_10_or_20000_subscriptions():
+    small, large = numbered(10), numbered(20_000)
+    for topic in (b"sport/" + b"x" * 4000, b"news/x" + b"y" * 4000):
+        assert ops_of(small, topic) == ops_of(large, topic) <= 4
+        assert ops_of(small, topic, any_match=True) == ops_of(large, topic, any_match=True) <= 4
 
 
-def test_match_asks_only_lengths_in_use_that_fit_the_topic():
-    trie = trie_with(1000, [2, 5, 9])
-    assert lookups_of(trie, b"~" * 4) == 1  # lengths 5 and 9 cannot fit
-    assert lookups_of(trie, b"~" * 9) == 3
-    trie.add(b"", -1)
-    assert lookups_of(trie, b"~" * 9) == 4
+def test_match_cost_does_not_grow_with_the_number_of_distinct_prefix_lengths():
+    """1,000 nested subscriptions (every length from 1 to 1,000 of one topic) cost what
+    ten do: they are marks along one edge, passed in one step."""
+    tries = []
+    for lengths in (10, 1000):
+        trie: SubscriptionTrie[str] = SubscriptionTrie()
+        for n in range(1, lengths + 1):
+            trie.add(b"a" * n, "deep")
+        trie.add(b"b", "other")  # a second key: no early stop after the first match
+        tries.append(trie)
+    small, large = tries
+    for topic in (b"a" * 4096, b"a" * 5 + b"x" * 4091, b"b" * 4096, b"c" * 4096):
+        assert ops_of(small, topic) == ops_of(large, topic) <= 4, topic[:8]
+        assert ops_of(small, topic, any_match=True) == ops_of(large, topic, any_match=True) <= 4
+    assert large.match(b"a" * 4096) == {"deep"}
+    assert large.match(b"a" * 5 + b"x") == {"deep"}
+    assert large.match(b"ab") == {"deep", "other"} - {"other"}
+    assert small.match(b"a" * 20) == {"deep"}
+
+
+def test_match_cost_grows_with_the_branching_nodes_on_the_path_not_the_topic_length():
+    trie: SubscriptionTrie[str] = SubscriptionTrie()
+    trie.add(b"x", "decoy")  # a key that never matches: the walk cannot stop early
+    for depth in range(1, 6):
+        # a branch at every 100th octet: "aaa...a" + "b" at depths 100, 200, ...
+        trie.add(b"a" * (100 * depth) + b"b", "p")
+    assert ops_of(trie, b"a" * 4096) <= 2 * 6 + 1
+    assert trie.match(b"a" * 4096) == set()
+    assert trie.match(b"a" * 300 + b"b") == {"p"}
+
+
+def test_match_stops_once_every_key_is_found():
+    """With one subscriber (one key), the first subscription that matches decides."""
+    trie = numbered(1000, key="only")
+    for n in range(1, 2000):
+        trie.add(b"n" * n, "only")  # long nested chain, all the same key
+    trie.add(b"n", "only")
+    assert ops_of(trie, b"n" * 4096) <= 3  # the first octet read, one startswith
+    assert trie.match(b"n" * 4096) == {"only"}
+    assert ops_of(trie, b"news/7" + b"z" * 4000) <= 6
 
 
 def test_matches_stops_at_the_first_hit():
-    trie = trie_with(1000, [2, 5, 9])
-    trie.add(b"~", -1)
-    assert lookups_of(trie, b"~" * 9, any_match=True) == 1
+    trie = numbered(1000)
+    trie.add(b"n", -1)
+    assert ops_of(trie, b"news/1234", any_match=True) == 2
 
 
 # ---------------------------------------------------------------------------------------
@@ -253,19 +392,26 @@ def test_distributor_nodrop_writes_nothing_and_marks_the_full_producers_blocked(
     assert woken == ["a"]
 
 
-def test_distributor_gives_each_pipe_its_own_list_sharing_the_frames():
+def test_distributor_hands_one_list_to_encoding_pipes_and_a_copy_to_inproc_ones():
+    """An engine writer only reads a message's frames, so the pipes it drains share
+    one list; an inproc peer keeps the list it receives (and takes frames off it), so
+    each gets its own. Frames are never copied."""
     dist = Distributor()
-    pipes = [sub_pipe(f"p{i}", 0) for i in range(3)]
-    for p in pipes:
+    encoded = [sub_pipe(f"tcp{i}", 0) for i in range(3)]
+    inproc = [Pipe.pair(0, 0, f"inproc://x{i}")[0] for i in range(2)]
+    assert all(p.exclusive_msgs for p in inproc) and not any(p.exclusive_msgs for p in encoded)
+    for p in encoded + inproc:
         dist.attach(p)
     msg = [b"topic", b"body"]
     dist.send_to_all(msg)
-    got = [p.out_q.items[0] for p in pipes]
-    assert all(m == msg for m in got)
-    assert len({id(m) for m in got}) == 3, "two pipes share one list"
-    assert all(m[1] is msg[1] for m in got), "frames were copied"
-    got[0].pop()  # an engine consuming its list in place harms nobody else
-    assert got[1] == got[2] == msg
+    shared = [p.out_q.items[0] for p in encoded]
+    own = [p.out_q.items[0] for p in inproc]
+    assert all(m is msg for m in shared), "a per-pipe copy for a pipe an engine encodes from"
+    assert all(m == msg and m is not msg for m in own)
+    assert own[0] is not own[1], "two inproc peers share one list"
+    assert all(m[1] is msg[1] for m in shared + own), "frames were copied"
+    own[0].pop()  # an inproc receiver taking frames off its list harms nobody else
+    assert own[1] == msg and shared[0] == [b"topic", b"body"]
 
 
 def test_distributor_skips_terminated_and_detached_pipes():

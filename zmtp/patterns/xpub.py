@@ -40,8 +40,12 @@ class XPub(Pattern):
         super().__init__(options)
         self.trie: SubscriptionTrie[Pipe] = SubscriptionTrie()
         self.dist = Distributor()
-        # What recv() hands the application, each with the pipe it came from.
-        self.pending: deque[tuple[list[Any], Pipe | None]] = deque()
+        # What recv() hands the application: a (un)subscription as its one frame (made
+        # a message on the way out: a peer may send 100k subscriptions before the
+        # application reads one, so each waits in as little memory as it can) or an
+        # upstream message; and, in step, the pipe each came from.
+        self.pending: deque[Any] = deque()
+        self.pending_from: deque[Pipe | None] = deque()
         self.manual_pipe: Pipe | None = None
         # xpub_manual: the topics each peer asked for, to cancel them when it leaves.
         self.asked: dict[Pipe, dict[bytes, int]] = {}
@@ -69,7 +73,7 @@ class XPub(Pattern):
         self.asked.pop(pipe, None)
         if self.reports:
             for topic in gone:
-                self.pending.append(([b"\x00" + topic], None))
+                self._report(b"\x00" + topic, None)
         if self.manual_pipe is pipe:
             self.manual_pipe = None
 
@@ -89,7 +93,7 @@ class XPub(Pattern):
                 if hwm and len(self.pending) >= hwm:
                     self.dropped += 1
                 else:
-                    self.pending.append((msg, pipe))
+                    self._report(msg, pipe)
             return
         subscribe = first[0] == 1
         topic = first[1:]
@@ -102,13 +106,13 @@ class XPub(Pattern):
             else:
                 asked.pop(topic, None)
             if self.reports:
-                self.pending.append(([first], pipe))
+                self._report(first, pipe)
             return
         if subscribe:
             # A peer is subscribed to a topic or not: a repeated SUBSCRIBE from the
             # same peer adds nothing, as in libzmq, whose subscribers send every
             # SUBSCRIBE but only one CANCEL, when their own count drops to zero.
-            first_one = not self.trie.count(topic, pipe) and self.trie.add(topic, pipe)
+            first_one = self.trie.add(topic, pipe, once=True)
             report = first_one or self._opt("xpub_verbose") or self._opt("xpub_verbose_unsubscribe")
         else:
             if not self.trie.count(topic, pipe):
@@ -116,15 +120,16 @@ class XPub(Pattern):
             last_one = self.trie.remove(topic, pipe)
             report = last_one or self._opt("xpub_verbose_unsubscribe")
         if report and self.reports:
-            self.pending.append(([first], pipe))
+            self._report(first, pipe)
+
+    def _report(self, item: Any, pipe: Pipe | None) -> None:
+        self.pending.append(item)
+        self.pending_from.append(pipe)
 
     def send(self, msg: Msg) -> bool:
-        trie = self.trie
-        if not trie:
-            return True  # nobody subscribed: dropped
-        targets = trie.match(msg[0])
+        targets = self.trie.match(msg[0])
         if not targets:
-            return True
+            return True  # nobody subscribed to it: dropped
         nodrop = self._opt("xpub_nodrop")
         if len(targets) == 1:  # one subscriber: no fan-out machinery
             (pipe,) = targets
@@ -143,7 +148,9 @@ class XPub(Pattern):
 
     def recv(self) -> Msg | None:
         if self.pending:
-            msg, pipe = self.pending.popleft()
+            item = self.pending.popleft()
+            pipe = self.pending_from.popleft()
+            msg = item if isinstance(item, list) else [item]
             if pipe is not None:
                 # xpub_manual: subscribe() answers the subscription the application
                 # received last (as libzmq does), not the one that arrived last.

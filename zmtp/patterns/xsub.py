@@ -43,10 +43,13 @@ class XSub(Pattern):
 
     def hiccuped(self, pipe: Pipe) -> None:
         """The connection behind a pipe was re-established: subscribe again."""
+        # The subscriptions still queued for the old connection go (one pass: a
+        # remove() per message would scan the queue each time, and match by value).
         items = pipe.out_q.items
-        stale = [m for m in items if type(m) is SubscriptionMsg]
-        for m in stale:
-            items.remove(m)
+        kept = [m for m in items if type(m) is not SubscriptionMsg]
+        if len(kept) != len(items):
+            items.clear()
+            items.extend(kept)
         self._send_all_subscriptions(pipe)
 
     def _send_all_subscriptions(self, pipe: Pipe) -> None:
@@ -61,9 +64,11 @@ class XSub(Pattern):
         self.fq.activated(pipe)
 
     def _upstream(self, msg: list[Any]) -> None:
+        # Regardless of the HWM (see above); one list shared by every pipe an engine
+        # encodes from, a copy for an inproc peer, which keeps what it receives.
         for pipe in self.dist.pipes:
             if pipe.state == "active":
-                pipe.out_q.put(msg if len(self.dist.pipes) == 1 else type(msg)(msg))
+                pipe.out_q.put(type(msg)(msg) if pipe.exclusive_msgs else msg)
 
     def _subscribe(self, topic: bytes) -> None:
         self.subs.add(topic)

@@ -29,7 +29,7 @@ class FairQueue(ActiveList):
         self.last: Pipe | None = None
 
     def attach(self, pipe: Pipe) -> None:
-        self.pipes.append(pipe)
+        self._append(pipe)
         if pipe.readable():
             self.activated(pipe)
 

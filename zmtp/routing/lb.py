@@ -22,9 +22,8 @@ class LoadBalancer(ActiveList):
     __slots__ = ()
 
     def attach(self, pipe: Pipe) -> None:
-        self.pipes.append(pipe)
-        self._swap(len(self.pipes) - 1, self._active)
-        self._active += 1
+        self._append(pipe)
+        self._activate(pipe)
 
     def activated(self, pipe: Pipe) -> None:
         """The pipe has room again (ignored for a pipe no longer attached)."""

@@ -12,6 +12,10 @@ It holds two bounded queues, seen from the socket::
 
 For inproc the two sockets share the queues: one pipe's ``out_q`` *is* the other's
 ``in_q``, so a send puts the message object straight into the peer's receive queue.
+That peer hands the very list to its application (and takes frames off it, for
+``recv``), so such a pipe is marked ``exclusive_msgs``: a fan-out gives it a list of
+its own. An engine writer only reads the frames to encode them, so every tcp/ipc
+pipe of a fan-out can be handed the same list.
 
 A :class:`MsgQueue` knows its high-water mark and two wake-up hooks: one for its
 consumer (called when the queue goes from empty to non-empty) and one for its
@@ -132,6 +136,7 @@ class Pipe:
         "assigned_id",
         "attached",
         "endpoint",
+        "exclusive_msgs",
         "in_q",
         "out_q",
         "peer_type",
@@ -156,6 +161,11 @@ class Pipe:
         self.attached = False
         #: A routing id chosen locally for this peer (ROUTER's connect_routing_id).
         self.assigned_id = b""
+        #: Whatever takes messages out of ``out_q`` keeps the list itself and may
+        #: change it (an inproc peer socket): a list written here must be written
+        #: nowhere else. False for a pipe drained by an engine writer, which only
+        #: reads the frames.
+        self.exclusive_msgs = False
 
     def __repr__(self) -> str:
         return f"<Pipe {self.endpoint} id={self.routing_id!r} {self.state}>"
@@ -165,7 +175,9 @@ class Pipe:
         """Two pipes sharing their queues crosswise (inproc)."""
         a_to_b = MsgQueue(hwm_a_to_b)
         b_to_a = MsgQueue(hwm_b_to_a)
-        return cls(b_to_a, a_to_b, endpoint), cls(a_to_b, b_to_a, endpoint)
+        a, b = cls(b_to_a, a_to_b, endpoint), cls(a_to_b, b_to_a, endpoint)
+        a.exclusive_msgs = b.exclusive_msgs = True
+        return a, b
 
     # -- the socket side -----------------------------------------------------------
 
