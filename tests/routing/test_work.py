@@ -3,13 +3,14 @@
 
 Measured by counting, never by the clock: the pipes compare themselves (so a scan
 such as ``list.index`` or ``list.remove`` shows up as one comparison per entry it
-passes), and the policy's list and position map count every entry read or written.
+passes), and the policy's collections count every entry read or written.
 The same script of operations on a policy holding 10 pipes and one holding 10,000
 must do the same work, pipe for pipe in the same relative place.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -86,6 +87,28 @@ class CountingDict(dict):  # type: ignore[type-arg]
         return super().pop(*args)
 
 
+class CountingOrderedDict(OrderedDict):  # type: ignore[type-arg]
+    def __init__(self, items: Any, tally: Tally) -> None:
+        super().__init__(items)
+        self.tally = tally
+
+    def __setitem__(self, k: Any, v: Any) -> None:
+        self.tally.entries += 1
+        super().__setitem__(k, v)
+
+    def __delitem__(self, k: Any) -> None:
+        self.tally.entries += 1
+        super().__delitem__(k)
+
+    def pop(self, *args: Any) -> Any:
+        self.tally.entries += 1
+        return super().pop(*args)
+
+    def move_to_end(self, k: Any, last: bool = True) -> None:
+        self.tally.entries += 1
+        super().move_to_end(k, last)
+
+
 def pipes(n: int, tally: Tally, *, out_hwm: int = 0) -> list[CountingPipe]:
     made = []
     for i in range(n):
@@ -96,9 +119,13 @@ def pipes(n: int, tally: Tally, *, out_hwm: int = 0) -> list[CountingPipe]:
 
 
 def instrument(policy: Any, tally: Tally) -> None:
-    """From now on, count what the policy does to its list and its position map."""
-    policy.pipes = CountingList(policy.pipes, tally)
-    if hasattr(policy, "_pos"):
+    """From now on, count what the policy does to its collections: a round-robin's
+    members and line of eligible pipes, a distributor's list and position map."""
+    if hasattr(policy, "ready"):
+        policy.members = CountingDict(policy.members, tally)
+        policy.ready = CountingOrderedDict(policy.ready, tally)
+    else:
+        policy.pipes = CountingList(policy.pipes, tally)
         policy._pos = CountingDict(policy._pos, tally)
 
 

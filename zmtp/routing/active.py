@@ -1,20 +1,30 @@
-"""The list both round-robin policies keep (libzmq's ``lb_t`` and ``fq_t`` share it).
+"""The round-robin both policies keep (libzmq's ``lb_t`` and ``fq_t`` share one).
 
-Pipes live in one list whose first ``_active`` entries are eligible (room to write,
-or input to read); ``_current`` is the next one to try. A pipe found ineligible is
-swapped behind the active ones, and swapped back in when it becomes eligible again::
+Two ordered collections, both keyed by the pipe itself:
 
-    pipes:  [ a  b  c | d  e ]      _active = 3, _current = 1 (b is next)
-              eligible   parked
+* ``members``: every attached pipe, in the order they came;
+* ``ready``: the pipes that are eligible now (room to write, or input to read), in
+  the order they will be served. The pipe at the front is served next; after its
+  turn it goes to the back if it is still eligible, and leaves ``ready`` when it is
+  not. A pipe that becomes eligible again joins at the back.
 
-A second map, ``_pos``, says where each pipe stands in the list. Every swap updates
-it, so finding a pipe by identity (to activate or detach it) is one dictionary
-lookup: activate, deactivate, detach and each round-robin step cost the same with ten
-pipes or ten thousand. The two structures must stay in sync: only :meth:`_swap`,
-:meth:`_append` and :meth:`detach` move pipes. Sans-IO.
+::
+
+    ready:  b  c  a     (b is next; a was served last)
+    served b, still eligible  ->  c  a  b
+    served c, now drained     ->  a  b
+    d gets input              ->  a  b  d
+
+This is a true rotation: a pipe waiting for its turn is passed by each other pipe at
+most once, whatever pipes come and go (a scheme that swaps pipes into holes lets the
+one swapped in jump the queue, again and again). Every step is one operation on an
+``OrderedDict`` (``move_to_end``, ``del``, insertion), so it costs the same with ten
+pipes or ten thousand. Sans-IO.
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 from zmtp.routing.pipe import Pipe
 
@@ -22,62 +32,34 @@ __all__ = ["ActiveList"]
 
 
 class ActiveList:
-    """Pipes with an active prefix, a round-robin cursor and a position map."""
+    """Attached pipes and the eligible ones in serving order."""
 
-    __slots__ = ("_active", "_current", "_pos", "pipes")
+    __slots__ = ("members", "ready")
 
     def __init__(self) -> None:
-        self.pipes: list[Pipe] = []
-        self._pos: dict[Pipe, int] = {}
-        self._active = 0
-        self._current = 0
+        self.members: dict[Pipe, None] = {}
+        self.ready: OrderedDict[Pipe, None] = OrderedDict()
+
+    @property
+    def pipes(self) -> list[Pipe]:
+        """Every attached pipe (a copy, for inspection)."""
+        return list(self.members)
 
     def __contains__(self, pipe: object) -> bool:
-        return pipe in self._pos
+        return pipe in self.members
 
     def _append(self, pipe: Pipe) -> None:
-        """Add ``pipe`` at the end (inactive); attaching a pipe twice is a no-op."""
-        if pipe in self._pos:
-            return
-        self._pos[pipe] = len(self.pipes)
-        self.pipes.append(pipe)
-
-    def _swap(self, i: int, j: int) -> None:
-        if i == j:
-            return  # the common case with one peer
-        p = self.pipes
-        a = p[i]
-        b = p[j]
-        p[i] = b
-        p[j] = a
-        pos = self._pos
-        pos[a] = j
-        pos[b] = i
+        """Attach ``pipe``, not yet eligible (attaching a pipe twice is a no-op)."""
+        self.members.setdefault(pipe, None)
 
     def _activate(self, pipe: Pipe) -> None:
-        """Move ``pipe`` into the active prefix (no-op if active or not attached)."""
-        i = self._pos.get(pipe)
-        if i is None or i < self._active:
-            return
-        self._swap(i, self._active)
-        self._active += 1
-
-    def _deactivate(self, i: int) -> None:
-        """Move the active pipe at ``i`` behind the active prefix."""
-        self._active -= 1
-        self._swap(i, self._active)
-        if self._current >= self._active:
-            self._current = 0
+        """``pipe`` is eligible: it joins the back of the line (no-op if it is in the
+        line already, or not attached)."""
+        if pipe in self.members and pipe not in self.ready:
+            self.ready[pipe] = None
 
     def detach(self, pipe: Pipe) -> None:
         """Forget the pipe at once (no-op for a pipe not attached)."""
-        i = self._pos.get(pipe)
-        if i is None:
-            return
-        if i < self._active:
-            self._deactivate(i)
-            i = self._active
-        last = len(self.pipes) - 1
-        self._swap(i, last)
-        self.pipes.pop()
-        del self._pos[pipe]
+        if pipe in self.members:
+            del self.members[pipe]
+            self.ready.pop(pipe, None)

@@ -1,9 +1,9 @@
 """Fair queuing (RFC 28 and RFC 30: "fair-queue incoming messages from peers").
 
 :class:`FairQueue` reads one message at a time from each pipe that has input, in
-turn, so a busy peer cannot starve the others. Pipes with input are the first
-``active`` entries of one list; a pipe that runs dry is swapped behind them and comes
-back with :meth:`activated`. A pipe detached while it still holds messages stays
+turn, so a busy peer cannot starve the others: the pipes with input wait in line
+(:class:`~zmtp.routing.active.ActiveList`), one that runs dry leaves the line and
+joins its back again with :meth:`activated`. A pipe detached while it still holds messages stays
 readable until drained (nothing a peer delivered is lost). Mirrors libzmq's
 ``fq_t``; sans-IO.
 """
@@ -31,7 +31,7 @@ class FairQueue(ActiveList):
     def attach(self, pipe: Pipe) -> None:
         self._append(pipe)
         if pipe.readable():
-            self.activated(pipe)
+            self._activate(pipe)
 
     def activated(self, pipe: Pipe) -> None:
         """The pipe got input."""
@@ -40,10 +40,9 @@ class FairQueue(ActiveList):
     def recv_msg(self) -> list[Any] | None:
         """Like :meth:`recv` without the pipe: the hot path of fair-queued receives,
         with the queue operations inlined (see :meth:`MsgQueue.get`)."""
-        pipes = self.pipes
-        while self._active:
-            i = self._current
-            pipe = pipes[i]
+        ready = self.ready
+        while ready:
+            pipe = next(iter(ready))
             q = pipe.in_q
             items = q.items
             if items:
@@ -53,35 +52,34 @@ class FairQueue(ActiveList):
                     q.producer_blocked = False
                     q.wake_producer()
                 if items:
-                    i += 1
-                    self._current = i if i < self._active else 0
+                    if len(ready) > 1:
+                        ready.move_to_end(pipe)
                 else:
-                    self._drained(i, pipe)
+                    self._drained(pipe)
                 return msg
-            self._drained(i, pipe)
+            self._drained(pipe)
         return None
 
     def has_input(self) -> bool:
-        return self._active > 0
+        return bool(self.ready)
 
     def recv(self) -> tuple[list[Any], Pipe] | None:
         """The next message and the pipe it came from, or None when no pipe has input."""
-        pipes = self.pipes
-        while self._active:
-            i = self._current
-            pipe = pipes[i]
+        ready = self.ready
+        while ready:
+            pipe = next(iter(ready))
             if pipe.in_q.items:
                 msg = pipe.read()
                 self.last = pipe
                 if pipe.in_q.items:
-                    self._current = (i + 1) % self._active
+                    ready.move_to_end(pipe)
                 else:
-                    self._drained(i, pipe)
+                    self._drained(pipe)
                 return msg, pipe
-            self._drained(i, pipe)
+            self._drained(pipe)
         return None
 
-    def _drained(self, i: int, pipe: Pipe) -> None:
-        self._deactivate(i)
+    def _drained(self, pipe: Pipe) -> None:
+        del self.ready[pipe]
         if pipe.state == "terminated":
             self.detach(pipe)

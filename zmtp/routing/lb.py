@@ -1,9 +1,9 @@
 """Load balancing (RFC 28 and RFC 30: "round robin" over peers that can take a message).
 
-:class:`LoadBalancer` keeps its pipes in one list whose first ``active`` entries can
-take a message; a pipe found full is swapped behind them and comes back when its
-queue has room again (:meth:`activated`). Sending walks the active pipes from the
-one after the last used. Mirrors libzmq's ``lb_t``; sans-IO.
+:class:`LoadBalancer` sends each message to the pipe at the front of the line of
+pipes with room (:class:`~zmtp.routing.active.ActiveList`), which then goes to the
+back; a pipe found full leaves the line and joins its back again when its queue has
+room (:meth:`activated`). Mirrors libzmq's ``lb_t``; sans-IO.
 """
 
 from __future__ import annotations
@@ -31,14 +31,13 @@ class LoadBalancer(ActiveList):
 
     def can_send(self) -> bool:
         """True if some pipe can take a message now."""
-        pipes = self.pipes
-        while self._active:
-            i = self._current
-            pipe = pipes[i]
+        ready = self.ready
+        while ready:
+            pipe = next(iter(ready))
             if pipe.writable():
                 return True
             pipe.out_q.producer_blocked = True
-            self._deactivate(i)
+            del ready[pipe]
         return False
 
     def send(self, msg: list[Any]) -> Pipe | None:
@@ -47,10 +46,9 @@ class LoadBalancer(ActiveList):
         This is the hot path of every load-balancing send, so the pipe checks are
         inlined here (see :meth:`Pipe.writable` and :meth:`MsgQueue.put`).
         """
-        pipes = self.pipes
-        while self._active:
-            i = self._current
-            pipe = pipes[i]
+        ready = self.ready
+        while ready:
+            pipe = next(iter(ready))
             q = pipe.out_q
             items = q.items
             hwm = q.hwm
@@ -58,9 +56,9 @@ class LoadBalancer(ActiveList):
                 items.append(msg)
                 if len(items) == 1:
                     q.wake_consumer()
-                i += 1
-                self._current = i if i < self._active else 0
+                if len(ready) > 1:
+                    ready.move_to_end(pipe)
                 return pipe
             q.producer_blocked = True
-            self._deactivate(i)
+            del ready[pipe]
         return None
