@@ -53,7 +53,7 @@ async def test_an_os_error_setting_a_tcp_option_ends_only_that_connection(
         assert not pull.closed
 
 
-@pytest.mark.parametrize("where", ["_reader", "_writer"])
+@pytest.mark.parametrize("where", ["_read_loop", "_write_loop"])
 async def test_an_unexpected_exception_in_one_engine_ends_only_its_connection(
     ctx: zmtp.Context, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:

@@ -39,6 +39,7 @@ so writes never interleave.
 
 from __future__ import annotations
 
+import math
 import socket as _socket
 import sys
 from collections.abc import Awaitable, Callable
@@ -104,6 +105,8 @@ class StreamEngine(StreamCore):
         self._writer_parked = False
         self._inline_ok = False  # see _wake_writer
         self._hb_scope = trio.CancelScope()
+        self._heartbeat_running = False
+        self._nursery: trio.Nursery | None = None
 
     def idle(self) -> bool:
         """True when nothing queued for this connection is waiting to be written."""
@@ -134,9 +137,6 @@ class StreamEngine(StreamCore):
 
     def _wake_reader(self) -> None:
         self._reader_lot.unpark_all()
-
-    def replan_heartbeat(self) -> None:
-        self._hb_scope.deadline = trio.current_time()
 
     # -- phases --------------------------------------------------------------------------
 
@@ -191,41 +191,39 @@ class StreamEngine(StreamCore):
         self.pipe = pipe
         pipe.out_q.wake_consumer = self._wake_writer
         pipe.in_q.wake_producer = self._wake_reader
-        self.start_heartbeat(trio.current_time())  # before a PING among the leftovers
-        violated = await self._guarded(self._deliver, leftover)
+        hb = self.start_heartbeat(trio.current_time())  # before a PING among the leftovers
+        violated = self._ended_by(self._deliver, leftover)
         if not violated and not self.reason:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._guarded, self._writer, nursery.cancel_scope)
-                nursery.start_soon(self._guarded, self._heartbeat, nursery.cancel_scope)
-                violated = await self._guarded(self._reader, nursery.cancel_scope)
+                self._nursery = nursery
+                nursery.start_soon(self._writer, nursery.cancel_scope)
+                if hb.deadline() != math.inf:
+                    self._heartbeat_running = True
+                    nursery.start_soon(self._heartbeat, nursery.cancel_scope)
+                violated = await self._reader(nursery.cancel_scope)
+            self._nursery = None
         if violated:
             await self._flush_quietly()
 
-    async def _guarded(self, fn: Any, arg: Any) -> bool:
-        """Run a phase; record why it ended. True if the peer broke the protocol.
-
-        The two ends of traffic are run by this so that their expected ends (EOF,
-        reset, violations) never escape as exception groups; the first to end
-        cancels the other through ``arg`` when it is a cancel scope.
-        """
+    def _ended_by(self, fn: Any, arg: Any) -> bool:
+        """Run a synchronous step; True if the peer broke the protocol in it."""
         try:
-            if isinstance(arg, trio.CancelScope):
-                await fn()
-            else:
-                result = fn(arg)
-                if result is not None:
-                    await result
+            fn(arg)
             return False
-        except ProtocolError as exc:
+        except BaseException as exc:
+            return self._end(exc)
+
+    def _end(self, exc: BaseException) -> bool:
+        """Record why traffic ended; True if the peer broke the protocol. Anything but
+        the expected ends (EOF, reset, a violation) is raised again."""
+        if isinstance(exc, ProtocolError):
             self.reason = self.reason or str(exc)
             self.violation = exc
             return True
-        except ConnectionLost as exc:
+        if isinstance(exc, ConnectionLost):
             self.reason = self.reason or exc.reason
             return False
-        finally:
-            if isinstance(arg, trio.CancelScope):
-                arg.cancel()
+        raise exc
 
     def _teardown(self) -> None:
         pipe = self.pipe
@@ -287,11 +285,23 @@ class StreamEngine(StreamCore):
             try:
                 return sock.recv(READ_SIZE)
             except BlockingIOError:
-                await trio.lowlevel.wait_readable(sock)
+                pass
             except OSError as exc:
                 raise ConnectionLost(os_reason(exc)) from None
+            await trio.lowlevel.wait_readable(sock)
 
-    async def _reader(self) -> None:
+    async def _reader(self, scope: trio.CancelScope) -> bool:
+        """Read until the connection ends; cancel ``scope`` (the writer and the
+        heartbeat) then. True if the peer broke the protocol."""
+        try:
+            await self._read_loop()
+        except (ProtocolError, ConnectionLost) as exc:
+            return self._end(exc)
+        finally:
+            scope.cancel()
+        return False  # pragma: no cover - the loop ends by raising
+
+    async def _read_loop(self) -> None:
         conn = self.conn
         sock = self.sock
         recv = sock.recv
@@ -309,6 +319,7 @@ class StreamEngine(StreamCore):
         while True:
             big = conn.body_buffer()
             started = current_time()
+            data: bytes | None
             try:
                 if big is not None:
                     n = sock.recv_into(big)
@@ -326,11 +337,13 @@ class StreamEngine(StreamCore):
                     else:
                         conn.receive_data(data)
             except BlockingIOError:
+                data = None
+            except OSError as exc:
+                raise ConnectionLost(os_reason(exc)) from None
+            if data is None:  # (waiting outside the except clause keeps no traceback)
                 unyielded = 0
                 await wait_readable(sock)
                 continue
-            except OSError as exc:
-                raise ConnectionLost(os_reason(exc)) from None
             # Something arrived, so a scheduler pass went by: the next send may be
             # written inline again (see _wake_writer). Any traffic proves the peer
             # alive (RFC 37 heartbeating).
@@ -381,8 +394,25 @@ class StreamEngine(StreamCore):
                     unyielded = 0
                     await checkpoint()
 
-    async def _heartbeat(self) -> None:
-        """Send PINGs and drop a quiet peer, as the connection's schedule says."""
+    def replan_heartbeat(self) -> None:
+        """The heartbeat deadline moved (the peer's PING asked for a TTL): wake the
+        heartbeat task, or start it (it runs only while there is something to time)."""
+        if self._heartbeat_running:
+            self._hb_scope.deadline = trio.current_time()
+        elif self._nursery is not None:
+            self._heartbeat_running = True
+            self._nursery.start_soon(self._heartbeat, self._nursery.cancel_scope)
+
+    async def _heartbeat(self, scope: trio.CancelScope) -> None:
+        """Send PINGs and drop a quiet peer, as the connection's schedule says; on a
+        drop, cancel ``scope`` (the reader and the writer)."""
+        try:
+            await self._heartbeat_loop()
+        except ConnectionLost as exc:
+            self._end(exc)
+            scope.cancel()
+
+    async def _heartbeat_loop(self) -> None:
         hb = self.start_heartbeat(trio.current_time())
         conn = self.conn
         while True:
@@ -396,7 +426,16 @@ class StreamEngine(StreamCore):
                 self.pending.append(conn.send_ping(hb.ping_ttl))
                 self._wake_writer()
 
-    async def _writer(self) -> None:
+    async def _writer(self, scope: trio.CancelScope) -> None:
+        """Write until the connection ends; cancel ``scope`` (the reader) then."""
+        try:
+            await self._write_loop()
+        except (ProtocolError, ConnectionLost) as exc:
+            self._end(exc)
+        finally:
+            scope.cancel()
+
+    async def _write_loop(self) -> None:
         pipe = self.pipe
         assert pipe is not None
         out_q = pipe.out_q
@@ -482,10 +521,12 @@ class StreamEngine(StreamCore):
             try:
                 n = sock.sendmsg(views) if len(views) > 1 else sock.send(views[0])
             except BlockingIOError:
-                await trio.lowlevel.wait_writable(sock)
-                continue
+                n = -1
             except OSError as exc:
                 raise ConnectionLost(os_reason(exc), written=written) from None
+            if n < 0:
+                await trio.lowlevel.wait_writable(sock)
+                continue
             written += n
             while n:
                 first = views[0]
