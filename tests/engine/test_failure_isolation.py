@@ -10,6 +10,7 @@ socket goes on serving another peer.
 from __future__ import annotations
 
 import errno
+from typing import Any
 
 import pytest
 import trio
@@ -53,7 +54,7 @@ async def test_an_os_error_setting_a_tcp_option_ends_only_that_connection(
         assert not pull.closed
 
 
-@pytest.mark.parametrize("where", ["_read_loop", "_write_loop"])
+@pytest.mark.parametrize("where", ["_reader", "_writer"])
 async def test_an_unexpected_exception_in_one_engine_ends_only_its_connection(
     ctx: zmtp.Context, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
@@ -61,11 +62,11 @@ async def test_an_unexpected_exception_in_one_engine_ends_only_its_connection(
     real = getattr(trio_stream.StreamEngine, where)
     pull = ctx.socket(zmtp.PULL, linger=0)
 
-    async def fail_for_the_first(self: trio_stream.StreamEngine) -> None:
+    async def fail_for_the_first(self: trio_stream.StreamEngine, scope: trio.CancelScope) -> Any:
         if self.host.options is pull.options and not broken:  # the PULL's first peer
             broken.append(self)
             raise RuntimeError("injected failure")
-        await real(self)
+        return await real(self, scope)
 
     monkeypatch.setattr(trio_stream.StreamEngine, where, fail_for_the_first)
     with trio.fail_after(10):
