@@ -67,6 +67,9 @@ class Engine:
     #: What ``anyio_backend`` is for tests of this engine: ``"trio"``, ``"asyncio"``,
     #: or ``("asyncio", {"use_uvloop": True})``.
     backend: str | tuple[str, dict[str, Any]]
+    #: How a program imports this engine's ``Context`` and ``Socket`` (for tests that
+    #: run a program in a child interpreter).
+    imports: str
     Context: Any
     Socket: Any
     proxy: Callable[..., Awaitable[Any]]
@@ -96,6 +99,7 @@ def _trio() -> Engine:
     return Engine(
         name="trio",
         backend="trio",
+        imports="from zmtp import Context, Socket",
         Context=zmtp.Context,
         Socket=zmtp.Socket,
         proxy=zmtp.proxy,
@@ -210,6 +214,48 @@ def anyio_backend(request: pytest.FixtureRequest) -> str | tuple[str, dict[str, 
         chosen: Engine = request.getfixturevalue("engine")
         return chosen.backend
     return "trio"
+
+
+# ---------------------------------------------------------------------------------------
+# Waiting, the same way on every backend
+
+
+async def settle(cushion: float) -> None:
+    """Return once every task has been blocked for ``cushion`` seconds in a row.
+
+    For bytes that the kernel moves outside the process (loopback delivery, window
+    updates), which no event in the process announces: the one wait in these suites
+    that is not for an event. Trio answers it exactly; elsewhere the cushion is waited
+    between two moments at which every task is blocked.
+    """
+    if _running_on_trio():
+        import trio.testing
+
+        await trio.testing.wait_all_tasks_blocked(cushion)
+        return
+    await anyio.wait_all_tasks_blocked()
+    await anyio.sleep(cushion)  # pacing: the kernel's share, which nothing announces
+    await anyio.wait_all_tasks_blocked()
+
+
+async def pending(monitor: Any) -> list[Any]:
+    """The events ``monitor`` holds now, taken without waiting for more: a monitor
+    returns a buffered event without waiting, and a cancelled scope ends the first
+    wait."""
+    seen = []
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        while True:
+            seen.append(await monitor.receive())
+    return seen
+
+
+def _running_on_trio() -> bool:
+    try:
+        import trio
+    except ImportError:  # pragma: no cover
+        return False
+    return trio.lowlevel.in_trio_run()
 
 
 # ---------------------------------------------------------------------------------------
