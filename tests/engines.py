@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import socket
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
@@ -78,8 +77,10 @@ class Engine:
     monitor_ended: type[BaseException]
     #: The engine's per-connection object (a leak check counts live ones).
     connection_type: type
-    #: The operating-system sockets of a zmtp socket's live tcp/ipc connections.
-    os_sockets: Callable[[Any], list[socket.socket]]
+    #: A zmtp socket's live tcp/ipc connections, as the engine's per-connection
+    #: objects; tests read three attributes of them: ``sock`` (the OS socket),
+    #: ``conn`` (the sans-IO :class:`zmtp.wire.Connection`) and ``pipe``.
+    connections: Callable[[Any], list[Any]]
     #: Capabilities this engine lacks, each with the reason a skipped test prints.
     lacks: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -106,7 +107,7 @@ def _trio() -> Engine:
         Authenticator=zmtp.auth.Authenticator,
         monitor_ended=trio.EndOfChannel,
         connection_type=StreamEngine,
-        os_sockets=lambda sock: [engine.sock for engine in sock._rt.engines],
+        connections=lambda sock: list(sock._rt.engines),
     )
 
 

@@ -21,8 +21,8 @@ KEEPALIVE = {
 
 
 def _os_socket(engine: Engine, sock: zmtp.Socket) -> socket.socket:
-    (os_sock,) = engine.os_sockets(sock)  # the one live connection
-    return os_sock
+    (connection,) = engine.connections(sock)  # the one live connection
+    return connection.sock
 
 
 @pytest.mark.skipif(not hasattr(socket, "TCP_USER_TIMEOUT"), reason="needs Linux TCP options")
