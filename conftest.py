@@ -31,4 +31,4 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # ``engines`` is imported by name from every test directory (tests/, interop/).
 sys.path.insert(0, str(Path(__file__).parent / "tests"))
-pytest_plugins = ["engines"]
+pytest_plugins = ["engines", "pytester"]

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
@@ -111,17 +112,37 @@ def _trio() -> Engine:
     )
 
 
-#: Every engine the suites know, by name: a function that loads it. The asyncio and
-#: blocking engines have their entries once their modules exist (the blocking one
-#: through :class:`SyncAdapter`, whose shape is ready below).
+def _asyncio(backend: str | tuple[str, dict[str, Any]] = "asyncio") -> Engine:
+    import zmtp.asyncio
+    import zmtp.asyncio.auth
+    import zmtp.asyncio.stream
+
+    return Engine(
+        name="asyncio" if backend == "asyncio" else "uvloop",
+        backend=backend,
+        imports="from zmtp.asyncio import Context, Socket",
+        Context=zmtp.asyncio.Context,
+        Socket=zmtp.asyncio.Socket,
+        proxy=zmtp.asyncio.proxy,
+        Authenticator=zmtp.asyncio.auth.Authenticator,
+        monitor_ended=zmtp.asyncio.EndOfChannel,
+        connection_type=zmtp.asyncio.stream.StreamEngine,
+        connections=lambda sock: list(sock._rt.engines),
+    )
+
+
+#: Every engine the suites know, by name: a function that loads it (only an enabled
+#: engine is ever loaded, so an entry may name a module still being written).
 ENGINES: dict[str, Callable[[], Engine]] = {
     "trio": _trio,
-    # "asyncio": _asyncio,   # zmtp.asyncio on anyio's "asyncio" backend
-    # "uvloop": _uvloop,     # the same on ("asyncio", {"use_uvloop": True})
-    # "sync": _sync,         # zmtp.sync wrapped by SyncAdapter; lacks cancel-in-flight
+    "asyncio": _asyncio,
+    "uvloop": functools.partial(_asyncio, ("asyncio", {"use_uvloop": True})),
+    # "sync": zmtp.sync through SyncAdapter (below), on the "trio" backend, lacking
+    # cancel-in-flight: its entry comes with the zmtp.sync module.
 }
 
-#: The engines every engine-level test runs against.
+#: The engines every engine-level test runs against. "asyncio" (and "uvloop", where
+#: uvloop is installed) join once zmtp.asyncio is part of the project.
 ENABLED: list[str] = ["trio"]
 
 
@@ -175,8 +196,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         fn = getattr(item.obj, "hypothesis", None)
         fn = fn.inner_test if fn is not None else item.obj
-        uses_engine = "engine" in item.fixturenames
-        if uses_engine:
+        trio_only = item.get_closest_marker("trio_only")
+        if "engine" in item.fixturenames:
             allowed = set(ENABLED)
             for names, _ in _restrictions(item):
                 allowed &= set(names)
@@ -186,11 +207,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     f"{item.nodeid}: restricted to engines none of which is enabled "
                     f"({ENABLED}); it would run nowhere"
                 )
+            if trio_only is not None:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: takes an engine, so it is not trio_only; restrict it "
+                    '@pytest.mark.engines("trio", reason=...) instead'
+                )
+        elif _is_async(fn) and trio_only is None:
+            raise pytest.UsageError(
+                f"{item.nodeid}: an async test must take the `engine` fixture (directly or "
+                "through ctx/make/zctx/...) or be marked @pytest.mark.trio_only(reason=...)"
+            )
+        elif trio_only is not None and not trio_only.kwargs.get("reason"):
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.trio_only needs a reason")
 
 
 def _is_async(fn: Any) -> bool:
-    import inspect
-
     return inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
 
 

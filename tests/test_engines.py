@@ -67,3 +67,89 @@ async def test_the_sync_adapter_runs_blocking_calls_off_the_event_loop() -> None
             await push.close()
             await pull.close()
             assert push.closed and pull.closed
+
+
+# ---------------------------------------------------------------------------------------
+# What the registry refuses (each in a pytest run of its own)
+
+INI = """
+[pytest]
+anyio_mode = auto
+"""
+CONFTEST = 'pytest_plugins = ["engines"]\n'
+
+
+def _run(pytester: pytest.Pytester, test_file: str) -> pytest.RunResult:
+    pytester.makeini(INI)
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_file)
+    return pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q", "-rs")
+
+
+def test_an_async_test_that_takes_no_engine_is_refused_at_collection(
+    pytester: pytest.Pytester,
+) -> None:
+    result = _run(pytester, "async def test_forgot_the_engine():\n    pass\n")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*must take the `engine` fixture*trio_only*"])
+
+
+@pytest.mark.parametrize(
+    "marker, says",
+    [
+        ('engines("trio")', "needs engine names and a reason"),
+        ('engines("no-such-engine", reason="x")', "unknown engines*no-such-engine"),
+        ('needs("teleportation")', "unknown capabilities*teleportation"),
+        ('trio_only(reason="x")', "not trio_only"),
+    ],
+)
+def test_a_restriction_that_says_too_little_or_names_nothing_known_is_refused(
+    pytester: pytest.Pytester, marker: str, says: str
+) -> None:
+    result = _run(
+        pytester,
+        f"import pytest\n@pytest.mark.{marker}\nasync def test_x(engine):\n    pass\n",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{says}*"])
+
+
+def test_a_test_restricted_to_its_engine_runs_there_with_the_engine_id(
+    pytester: pytest.Pytester,
+) -> None:
+    result = _run(
+        pytester,
+        "import pytest\n"
+        '@pytest.mark.engines("trio", reason="x")\n'
+        "async def test_x(engine):\n"
+        '    assert engine.name == "trio"\n',
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*1 passed*"])
+    result.stdout.no_fnmatch_line("*SKIPPED*")
+
+
+def test_an_engine_that_lacks_a_capability_skips_the_tests_that_need_it_saying_why(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    import engines
+
+    lacking = dataclasses.replace(load("trio"), lacks={"cancel-in-flight": "a test reason"})
+    monkeypatch.setitem(engines.ENGINES, "trio", lambda: lacking)
+    engines.load.cache_clear()
+    try:
+        result = _run(
+            pytester,
+            "import pytest\n"
+            '@pytest.mark.needs("cancel-in-flight")\n'
+            "async def test_x(engine):\n"
+            "    raise AssertionError('must not run')\n"
+            "async def test_y(engine):\n"
+            "    pass\n",
+        )
+    finally:
+        engines.load.cache_clear()
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*not on trio: a test reason*"])
