@@ -318,7 +318,7 @@ class SyncAdapter:
         return AsyncContext(self.module, self.module.Context(**defaults))
 
     def Socket(self, socket_type: Any, context: Any = None, **options: Any) -> AsyncSocket:
-        ctx = context.sync if isinstance(context, AsyncContext) else self.module.Context()
+        ctx = context.sync if isinstance(context, AsyncContext) else self.module.Context.instance()
         return AsyncContext(self.module, ctx).socket(socket_type, **options)
 
 

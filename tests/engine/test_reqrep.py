@@ -42,6 +42,9 @@ def load_example(name: str) -> ModuleType:
 
 
 lazy_pirate = load_example("lazy_pirate")
+LAZY_PIRATE_IS_TRIO = pytest.mark.engines(
+    "trio", reason="examples/lazy_pirate.py is a trio program (trio.move_on_after)"
+)
 
 
 async def link_all(
@@ -420,6 +423,7 @@ async def crash_then_restart(
         await second.send(b"reply to " + request)
 
 
+@LAZY_PIRATE_IS_TRIO
 async def test_lazy_pirate_with_a_new_req_socket_per_retry_survives_a_server_restart(
     ctx: zmtp.Context, make: Make, fixed_endpoint, transport
 ):
@@ -437,6 +441,7 @@ async def test_lazy_pirate_with_a_new_req_socket_per_retry_survives_a_server_res
 
 
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@LAZY_PIRATE_IS_TRIO
 async def test_lazy_pirate_with_relaxed_correlated_req_survives_a_server_restart(
     make: Make, fixed_endpoint, transport
 ):
