@@ -74,6 +74,8 @@ class Engine:
     Socket: Any
     proxy: Callable[..., Awaitable[Any]]
     Authenticator: Any
+    #: pyzmq's Poller for this engine's sockets (None where the engine has none yet).
+    Poller: Any
     #: What ``await monitor.receive()`` raises after the monitor stopped.
     monitor_ended: type[BaseException]
     #: The engine's per-connection object (a leak check counts live ones).
@@ -106,6 +108,7 @@ def _trio() -> Engine:
         Socket=zmtp.Socket,
         proxy=zmtp.proxy,
         Authenticator=zmtp.auth.Authenticator,
+        Poller=zmtp.Poller,
         monitor_ended=trio.EndOfChannel,
         connection_type=StreamEngine,
         connections=lambda sock: list(sock._rt.engines),
@@ -125,6 +128,7 @@ def _asyncio(backend: str | tuple[str, dict[str, Any]] = "asyncio") -> Engine:
         Socket=zmtp.asyncio.Socket,
         proxy=zmtp.asyncio.proxy,
         Authenticator=zmtp.asyncio.auth.Authenticator,
+        Poller=getattr(zmtp.asyncio, "Poller", None),
         monitor_ended=zmtp.asyncio.EndOfChannel,
         connection_type=zmtp.asyncio.stream.StreamEngine,
         connections=lambda sock: list(sock._rt.engines),
