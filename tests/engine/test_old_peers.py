@@ -319,7 +319,7 @@ async def test_zmtp_min_version_refuses_older_peers(
     make: Callable[..., zmtp.Socket], minimum: int, old: tuple[int, int], refused: bool
 ):
     """The option to refuse old peers (libzmq has none; off by default)."""
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         pull = make(zmtp.PULL, zmtp_min_version=minimum)
         async with pull.monitor() as monitor:
             peer = await connect_old(await pull.bind(BIND), Connection("PUSH", version=old))
