@@ -79,6 +79,7 @@ def test_the_body_factory_gives_a_writable_view_of_the_returned_object(
     assert bytes(obj) == b"0123456789abcdef"
 
 
+@pytest.mark.trio_only(reason="the probes read trio's cancel scopes")
 @pytest.mark.parametrize("name", sorted(CANCEL_PROBES))
 async def test_the_cancel_probe_sees_an_enclosing_cancelled_scope(name: str) -> None:
     probe: Callable[[], bool] = CANCEL_PROBES[name]()
