@@ -63,7 +63,7 @@ async def test_an_unexpected_exception_in_one_engine_ends_only_its_connection(
     real = getattr(trio_stream.StreamEngine, where)
     pull = ctx.socket(zmtp.PULL, linger=0)
 
-    async def fail_for_the_first(self: trio_stream.StreamEngine, scope: trio.CancelScope) -> Any:
+    async def fail_for_the_first(self: trio_stream.StreamEngine, scope: Any) -> Any:
         if self.host.options is pull.options and not broken:  # the PULL's first peer
             broken.append(self)
             raise RuntimeError("injected failure")
