@@ -65,13 +65,12 @@ async def test_messages_sent_before_the_peer_exists_are_delivered_after_close(
         await pull.close()
 
 
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])  # inproc peers never reconnect
 async def test_close_waits_for_a_connection_that_is_remade(
     ctx: zmtp.Context, fixed_endpoint: Callable[[], str], transport: str
 ) -> None:
     """Messages queued while the peer is away go out when it comes back, even if the
     socket began closing meanwhile (linger -1)."""
-    if transport == "inproc":
-        pytest.skip("inproc peers do not reconnect: an inproc link ends with its socket")
     ep = fixed_endpoint()
     with anyio.fail_after(10):
         push = ctx.socket(zmtp.PUSH, reconnect_ivl=10)
@@ -94,11 +93,10 @@ async def test_close_waits_for_a_connection_that_is_remade(
         assert push.closed and push.dropped == 0
 
 
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])  # inproc: see the tests below
 async def test_linger_that_expires_drops_and_counts_what_is_left(
     ctx: zmtp.Context, fixed_endpoint: Callable[[], str], transport: str
 ) -> None:
-    if transport == "inproc":
-        pytest.skip("inproc messages wait in the context for a later bind (tested below)")
     with anyio.fail_after(10):
         push = ctx.socket(zmtp.PUSH, linger=50)
         await push.connect(fixed_endpoint())
@@ -211,11 +209,10 @@ async def test_inproc_messages_nobody_bound_for_are_counted_when_the_context_clo
 # -- contexts ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])  # an inproc peer closes with the context
 async def test_leaving_a_context_waits_for_its_sockets_lingering(
     engine: Engine, fixed_endpoint: Callable[[], str], transport: str
 ) -> None:
-    if transport == "inproc":
-        pytest.skip("an inproc receiver lives in the same context, which is closing")
     ep = fixed_endpoint()
     got: list[bytes] = []
     with anyio.fail_after(10):
