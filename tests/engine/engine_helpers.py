@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+from engines import settle
 
 import zmtp
 
@@ -60,7 +61,9 @@ async def fill_until_again(sock: zmtp.Socket, msg: list[bytes]) -> int:
             continue
         except zmtp.Again:
             pass
-        await anyio.wait_all_tasks_blocked()
+        # Every task blocked, and on an engine that works in loop callbacks (asyncio),
+        # those callbacks run too: what the engines and the kernel can move has moved.
+        await settle(0.02)
         try:
             sock.send_multipart_nowait(msg)
             count += 1

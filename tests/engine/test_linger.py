@@ -19,6 +19,7 @@ a task, and the test waits for the messages it must deliver.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import anyio
 import pytest
@@ -218,18 +219,26 @@ async def test_leaving_a_context_waits_for_its_sockets_lingering(
     with anyio.fail_after(10):
         async with engine.Context() as receiving, anyio.create_task_group() as tg:
             pull = receiving.socket(zmtp.PULL, linger=0)
+            leaving = anyio.Event()
             sender_left = anyio.Event()
+            retries: Any = None
 
             async def sender() -> None:
+                nonlocal retries
                 async with engine.Context() as ctx:
-                    push = ctx.socket(zmtp.PUSH)
+                    push = ctx.socket(zmtp.PUSH, reconnect_ivl=10)
+                    retries = push.monitor(zmtp.Event.CONNECT_RETRIED)
                     await push.connect(ep)
                     for m in messages():
                         await push.send(m)
+                    leaving.set()
                 sender_left.set()  # only once the messages went out
 
             tg.start_soon(sender)
-            await anyio.wait_all_tasks_blocked()
+            await leaving.wait()
+            # The context is being left: its PUSH keeps retrying the absent peer.
+            for _ in range(3):
+                await retries.wait_for(zmtp.Event.CONNECT_RETRIED)
             assert not sender_left.is_set(), "the context left with messages still queued"
             await pull.bind(ep)
             got = await recv_all(pull, N)

@@ -472,18 +472,13 @@ class Socket(SocketAPI, AsyncSocketAPI):
                 infos = await trio.socket.getaddrinfo(
                     ep.host, ep.port, family=family, type=_socket.SOCK_STREAM
                 )
-                if ep.source_host:  # connect from an address of the same family only
-                    infos = [
-                        i for i in infos if (":" in ep.source_host) == (i[0] == _socket.AF_INET6)
-                    ] or infos
             except OSError as exc:
                 core.emit(Event.CLOSED, endpoint, exc.errno or 0, f"cannot resolve: {exc}")
                 return None
         last = ""
-        source = os_sockets.connect_source(ep)
-        for family, addr in os_sockets.connect_targets(ep, infos):
+        for target in os_sockets.connect_targets(ep, infos):
             try:
-                sock, err = os_sockets.start_connect(family, addr, source)
+                sock, err = os_sockets.start_connect(*target)
             except OSError as exc:  # the source address cannot be bound
                 last = os_sockets.os_reason(exc)
                 continue

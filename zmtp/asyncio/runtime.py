@@ -594,8 +594,12 @@ class SocketRuntime:
                     return None
             infos = list(found)
         last = ""
-        for family, addr in os_sockets.connect_targets(ep, infos):
-            sock, err = os_sockets.start_connect(family, addr)
+        for target in os_sockets.connect_targets(ep, infos):
+            try:
+                sock, err = os_sockets.start_connect(*target)
+            except OSError as exc:  # the source address cannot be bound
+                last = os_sockets.os_reason(exc)
+                continue
             try:
                 if err in os_sockets.CONNECT_PENDING:
                     with self.lock:

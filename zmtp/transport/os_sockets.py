@@ -168,12 +168,20 @@ def ipc_target(address: str) -> str | bytes:
     return b"\0" + address[1:].encode() if address.startswith("@") else address
 
 
-def connect_targets(ep: Endpoint, infos: list[tuple[Any, ...]]) -> list[tuple[Any, Any]]:
-    """``(family, address)`` pairs to try, in order, for a resolved tcp endpoint or an
-    ipc one (``infos`` unused)."""
-    if ep.transport == "tcp":
-        return [(info[0], info[4]) for info in infos]
-    return [(_socket.AF_UNIX, ipc_target(ep.address))]
+def connect_targets(
+    ep: Endpoint, infos: list[tuple[Any, ...]]
+) -> list[tuple[Any, Any, tuple[str, int] | None]]:
+    """``(family, address, source)`` triples to try, in order, for a resolved tcp
+    endpoint (``infos`` from ``getaddrinfo``) or an ipc one (``infos`` unused); each
+    is :func:`start_connect`'s arguments. With a source address (``tcp://src;dst``)
+    only destinations of the source's family are tried."""
+    if ep.transport != "tcp":
+        return [(_socket.AF_UNIX, ipc_target(ep.address), None)]
+    source = connect_source(ep)
+    if source is not None:
+        v6 = ":" in source[0]
+        infos = [i for i in infos if (i[0] == _socket.AF_INET6) == v6] or infos
+    return [(info[0], info[4], source) for info in infos]
 
 
 def connect_source(ep: Endpoint) -> tuple[str, int] | None:
