@@ -30,7 +30,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from zmtp.constants import POLLIN, POLLOUT
+from zmtp.core.socket import POLLIN, POLLOUT
 from zmtp.errors import ZMTPValueError
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["Poller", "select"]
 
 _ALL = POLLIN | POLLOUT
+#: pyzmq accepts POLLERR in a registration; no socket or file here ever reports it.
+_POLLERR = 4
 
 
 def _fd_of(obj: Any) -> int | None:
@@ -92,8 +94,11 @@ class Poller:
                 "zmtp.sync.Poller polls zmtp.sync sockets, file descriptors and objects "
                 f"with fileno(), got {type(socket).__name__}"
             )
-        if not isinstance(flags, int) or flags & ~_ALL:
-            raise ZMTPValueError(f"poll flags are zmq.POLLIN and zmq.POLLOUT, got {flags!r}")
+        if not isinstance(flags, int) or flags & ~(_ALL | _POLLERR):
+            raise ZMTPValueError(
+                f"poll flags are zmq.POLLIN, zmq.POLLOUT and zmq.POLLERR, got {flags!r}"
+            )
+        flags = int(flags) & _ALL
         if flags:
             self.sockets[socket] = flags
         else:

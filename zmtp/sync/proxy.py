@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from zmtp.constants import DONTWAIT, POLLIN, POLLOUT, DeviceType, SocketType
+from zmtp.constants import DONTWAIT, DeviceType, SocketType
+from zmtp.core.socket import POLLIN, POLLOUT
 from zmtp.errors import Again, ZMTPValueError
 from zmtp.sync.poll import Poller
 from zmtp.sync.socket import Socket
