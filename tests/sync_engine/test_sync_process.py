@@ -119,6 +119,34 @@ def test_exit_with_undeliverable_messages_does_not_hang_and_counts_them() -> Non
     assert "4 message(s) not yet sent" in done.stderr
 
 
+def test_exit_right_after_sending_still_delivers_to_live_connections() -> None:
+    """The zguide server's shape: reply, leave the loop, end. libzmq's I/O thread
+    writes such messages while the interpreter shuts down; so does zmtp.sync."""
+    zmq = pytest.importorskip("zmq", reason="pyzmq is not installed (pip install pyzmq)")
+    with zmq.Context() as pyctx:
+        pull = pyctx.socket(zmq.PULL)
+        pull.linger = 0
+        pull.rcvtimeo = int(START * 1000)
+        pull.bind("tcp://127.0.0.1:*")
+        done = _run(
+            f"""
+            import zmtp.sync as zmq
+            ctx = zmq.Context()
+            push = ctx.socket(zmq.PUSH)
+            with push.monitor(zmq.Event.HANDSHAKE_SUCCEEDED) as monitor:
+                push.connect({pull.last_endpoint.decode()!r})
+                monitor.wait_for(zmq.Event.HANDSHAKE_SUCCEEDED, timeout=10_000)
+            for i in range(2000):
+                push.send(b"%d" % i + b"." * 1000)
+            """
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""  # nothing was left unsent
+        got = [pull.recv() for _ in range(2000)]
+        pull.close()
+    assert [m.split(b".")[0] for m in got] == [b"%d" % i for i in range(2000)]
+
+
 def test_exit_after_term_is_silent_and_delivers_everything() -> None:
     done = _run(
         """

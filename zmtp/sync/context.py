@@ -27,11 +27,15 @@ Lifetime, as in pyzmq:
   :class:`zmtp.ContextTerminated`), waits until every socket of the context is done
   lingering, then stops the I/O thread. ``ctx.destroy(linger)`` is the same with one
   linger for all;
-* **at interpreter exit** nothing waits (pyzmq does not terminate contexts at exit
-  either): the daemon I/O thread simply stops with the process. Messages still
-  queued then are lost; they are counted in each socket's ``dropped`` and an
+* **at interpreter exit** no context is terminated (pyzmq does not terminate
+  contexts at exit either), and the daemon I/O thread stops with the process. What
+  is already queued for a *live* connection is still written first, for at most
+  :data:`EXIT_FLUSH` seconds: libzmq's native I/O thread writes such messages while
+  the interpreter shuts down, and a zguide server that replies and then ends its
+  loop relies on it. Messages for peers not connected at that moment (and whatever
+  the bound cuts off) are lost: they are counted in each socket's ``dropped`` and an
   :class:`UnsentMessagesWarning` says how many, so that a program that forgot
-  ``ctx.term()`` learns why its last messages never arrived. Exit never hangs.
+  ``ctx.term()`` learns why they never arrived. Exit never hangs.
 
 gevent and eventlet: their monkey-patching turns threads into greenlets and blocking
 calls into hub switches, which a real I/O thread cannot live with. ``Context()``
@@ -47,6 +51,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +70,12 @@ __all__ = ["Context", "GreenThreadsUnsupported", "UnsentMessagesWarning"]
 #: How long the exit hook waits for a context's lock (held by the I/O thread only
 #: for moments) before it gives up counting: exit never hangs.
 _EXIT_LOCK_WAIT = 1.0
+#: At interpreter exit, the I/O threads get at most this long (seconds) to write what
+#: is queued for live connections (see the module doc).
+EXIT_FLUSH = 1.0
+#: How often the exit hook looks whether they are done (it sleeps in between, so that
+#: the I/O threads get the interpreter's lock).
+_EXIT_POLL = 0.001
 
 
 class GreenThreadsUnsupported(InvalidState):
@@ -314,9 +325,24 @@ class Context:
 
     # -- exit ----------------------------------------------------------------------------
 
+    def writing(self) -> bool | None:
+        """Whether a live connection of this context still has something to write
+        (None: the lock could not be had in time, so nobody knows)."""
+        if not self.lock.acquire(timeout=_EXIT_LOCK_WAIT):
+            return None
+        try:
+            for core in self.core.sockets:
+                runtime = core.runtime
+                engines = getattr(runtime, "engines", ())
+                if any(not engine.idle() for engine in engines):
+                    return True
+            return False
+        finally:
+            self.lock.release()
+
     def abandon(self) -> int:
-        """At interpreter exit: count what this context's sockets could not send (into
-        each socket's ``dropped``) without waiting for anything; returns the count."""
+        """At interpreter exit, after the last flush: count what this context's
+        sockets could not send (into each socket's ``dropped``); returns the count."""
         if not self.lock.acquire(timeout=_EXIT_LOCK_WAIT):
             return 0
         try:
@@ -331,7 +357,11 @@ class Context:
 
 
 def _at_exit() -> None:
-    unsent = sum(ctx.abandon() for ctx in list(_running))
+    contexts = list(_running)
+    deadline = time.monotonic() + EXIT_FLUSH
+    while any(ctx.writing() for ctx in contexts) and time.monotonic() < deadline:
+        time.sleep(_EXIT_POLL)  # pacing: the I/O threads write meanwhile
+    unsent = sum(ctx.abandon() for ctx in contexts)
     _running.clear()
     if unsent:
         warnings.warn(
