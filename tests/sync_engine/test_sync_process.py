@@ -191,6 +191,38 @@ def test_exit_with_a_daemon_thread_blocked_in_recv_does_not_hang() -> None:
     assert done.stderr == ""
 
 
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="this system has no fork()")
+def test_a_forked_child_is_told_to_make_its_own_context_and_exits_promptly() -> None:
+    done = _run(
+        """
+        import os
+        import zmtp.sync as zmq
+        ctx = zmq.Context()
+        push = ctx.socket(zmq.PUSH)
+        push.connect("tcp://127.0.0.1:9")
+        push.send(b"the parent's")
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ctx.socket(zmq.PULL)
+            except zmq.InvalidState as exc:
+                print("child:", exc, flush=True)
+            ctx.term()  # the parent's sockets are not the child's to close
+            child = zmq.Context()
+            pull = child.socket(zmq.PULL)
+            pull.bind("inproc://own")
+            child.term()
+            raise SystemExit(0)
+        _, status = os.waitpid(pid, 0)
+        print("parent: child exited", os.waitstatus_to_exitcode(status), flush=True)
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("child: this zmtp.sync context was made before a fork")
+    assert lines[1] == "parent: child exited 0"
+
+
 # -- green threads -----------------------------------------------------------------------
 
 GREEN = {

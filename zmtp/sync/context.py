@@ -194,8 +194,17 @@ class Context:
 
     # -- the I/O thread ----------------------------------------------------------------
 
+    def _check_process(self) -> None:
+        if os.getpid() != self._pid:
+            raise InvalidState(
+                "this zmtp.sync context was made before a fork: its I/O thread runs in "
+                "the parent process only; make a new Context in the child "
+                "(Context.instance() does)"
+            )
+
     def io(self) -> IOThread:
         """The context's I/O thread, started on first use."""
+        self._check_process()
         io = self._io
         if io is not None:
             return io
@@ -213,6 +222,7 @@ class Context:
     @property
     def io_thread(self) -> IOThread | None:
         """The running I/O thread (None before the first socket and after ``term``)."""
+        self._check_process()
         return self._io
 
     # -- options -----------------------------------------------------------------------
@@ -301,6 +311,10 @@ class Context:
         self._terminate(linger)
 
     def _terminate(self, linger: int | None) -> None:
+        if os.getpid() != self._pid:
+            # A child after fork: the sockets and their I/O live in the parent.
+            self._terminated = True
+            return
         with self._start_lock:
             first = not self._terminated
             self._terminated = True
@@ -373,4 +387,12 @@ def _at_exit() -> None:
         )
 
 
+def _forget_after_fork() -> None:
+    # A child process has no I/O thread of its parent's contexts: nothing to flush
+    # or count at its exit (and their locks may be held by a thread that is gone).
+    _running.clear()
+
+
 atexit.register(_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
