@@ -4,6 +4,7 @@ options and state, and what close and term do to calls, as pyzmq documents them.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import threading
 import time
@@ -302,6 +303,27 @@ def test_term_raises_context_terminated_in_blocked_threads_and_closes_open_socke
     with pytest.raises(zmq.ContextTerminated):
         ctx.socket(zmq.PUSH)
     ctx.term()  # idempotent
+
+
+def test_a_call_stranded_on_the_io_thread_by_term_raises_rather_than_hangs() -> None:
+    """``bind`` waits for a coroutine on the I/O thread; should ``term()`` stop that
+    thread first (a name still being resolved, say), the call ends with
+    ContextTerminated. The runtime's bind is replaced by one that never finishes."""
+    ctx = zmq.Context(linger=0)
+    sock = ctx.socket(zmq.PULL)
+    running = threading.Event()
+
+    async def never_done(endpoint: str) -> str:
+        running.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    sock._rt.bind = never_done  # type: ignore[method-assign]
+    binding = Worker(lambda: sock.bind("tcp://127.0.0.1:*"))
+    assert running.wait(TIMEOUT_MS / 1000)
+    ctx.term()
+    with pytest.raises(zmq.ContextTerminated):
+        binding.result()
 
 
 def test_term_waits_for_lingering_messages_to_reach_a_late_peer() -> None:

@@ -45,6 +45,7 @@ than hanging.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import concurrent.futures
 import os
@@ -53,9 +54,9 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from zmtp.asyncio.runtime import IOThread
 from zmtp.constants import ContextOption, SocketType
@@ -66,6 +67,8 @@ if TYPE_CHECKING:
     from zmtp.sync.socket import Socket
 
 __all__ = ["Context", "GreenThreadsUnsupported", "UnsentMessagesWarning"]
+
+T = TypeVar("T")
 
 #: How long the exit hook waits for a context's lock (held by the I/O thread only
 #: for moments) before it gives up counting: exit never hangs.
@@ -167,6 +170,8 @@ class Context:
         self._io: IOThread | None = None
         self._start_lock = threading.Lock()
         self._sockets: dict[Socket, None] = {}
+        #: Calls waiting for a coroutine on the I/O thread (see :meth:`run`).
+        self._calls: set[concurrent.futures.Future[Any]] = set()
         #: Sockets closed but still lingering on the I/O thread.
         self._lingering: set[concurrent.futures.Future[None]] = set()
         self._terminated = False
@@ -224,6 +229,27 @@ class Context:
         """The running I/O thread (None before the first socket and after ``term``)."""
         self._check_process()
         return self._io
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the I/O thread and block this thread for its result (how
+        ``bind``, ``connect``, ``unbind`` and ``disconnect`` run). Should ``term()``
+        stop the I/O thread first, the call raises :class:`zmtp.ContextTerminated`
+        rather than wait for ever."""
+        io = self.io_thread
+        if io is None or io.loop is None:
+            coro.close()
+            raise ContextTerminated("the context is terminated")
+        if threading.get_ident() == io.thread_id:
+            coro.close()
+            raise InvalidState("a blocking zmtp.sync call from the I/O thread would deadlock")
+        fut = asyncio.run_coroutine_threadsafe(coro, io.loop)
+        with self._start_lock:
+            self._calls.add(fut)
+        try:
+            return fut.result()
+        finally:
+            with self._start_lock:
+                self._calls.discard(fut)
 
     # -- options -----------------------------------------------------------------------
 
@@ -336,6 +362,11 @@ class Context:
         if io is not None:
             io.stop()
             _running.discard(self)
+            with self._start_lock:
+                stranded = list(self._calls)
+            for fut in stranded:  # calls the stopped loop will never finish
+                if not fut.done():
+                    fut.set_exception(ContextTerminated("the context was terminated"))
 
     # -- exit ----------------------------------------------------------------------------
 

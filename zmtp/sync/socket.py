@@ -303,12 +303,7 @@ class Socket(SocketAPI):
     # -- bind / connect: on the I/O thread ---------------------------------------------
 
     def _run(self, coro: Any) -> Any:
-        io = self.context.io_thread
-        if io is None:
-            coro.close()
-            self._check_open()
-            raise ContextTerminated("the context is terminated")
-        return io.run(coro)
+        return self.context.run(coro)
 
     def bind(self, addr: str) -> Endpoint:
         """Listen on ``addr``; returns the endpoint actually bound (a ``str``, and a
