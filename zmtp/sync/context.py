@@ -256,10 +256,12 @@ class Context:
     def setsockopt(self, option: str | int, value: Any) -> None:
         """A default option for the sockets made from now on (pyzmq's
         ``ctx.setsockopt(zmq.LINGER, 0)``)."""
-        self.core.set_default(option, value)
+        with self.lock:
+            self.core.set_default(option, value)
 
     def getsockopt(self, option: str | int) -> Any:
-        return self.core.get_default(option)
+        with self.lock:
+            return self.core.get_default(option)
 
     setsockopt_string = setsockopt
 
@@ -289,7 +291,7 @@ class Context:
 
     @linger.setter
     def linger(self, value: int) -> None:
-        self.core.set_default("linger", value)
+        self.setsockopt("linger", value)
 
     # -- sockets -----------------------------------------------------------------------
 
