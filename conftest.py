@@ -1,10 +1,15 @@
-"""Shared pytest configuration: hypothesis profiles.
+"""Shared pytest configuration: hypothesis profiles, and the engines under test.
 
 ``ci`` (the default) keeps every property test to a few seconds; ``long`` is for
 ``nox -s fuzz`` (or ``HYPOTHESIS_PROFILE=long pytest``) and runs thousands of examples.
+
+``tests/engines.py`` (loaded here as a plugin) lists the engines that the engine-level
+suites run against and gives them the ``engine`` fixture.
 """
 
 import os
+import sys
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
@@ -23,3 +28,7 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# ``engines`` is imported by name from every test directory (tests/, interop/).
+sys.path.insert(0, str(Path(__file__).parent / "tests"))
+pytest_plugins = ["engines", "pytester"]

@@ -18,10 +18,11 @@ peer's pipe only when the application thread touches the socket (``recv``, ``pol
 ``getsockopt(EVENTS)``). A bound SUB, for instance, sends its subscriptions only
 then. So while a RawPeer waits for bytes it "pokes" its libzmq socket between slices.
 
-The tests of zmtp's trio engine against libzmq share the fixtures at the end:
-``zctx``/``zmtp_socket`` (zmtp sockets), ``transport``/``endpoints`` (tcp and ipc),
-``binder`` (who binds) and ``nursery``; their plain helpers (``join``, ``in_thread``,
-...) are in ``libzmq_helpers.py``.
+The tests of zmtp's engines against libzmq share the fixtures at the end:
+``zctx``/``zmtp_socket`` (sockets of the engine under test: each such test runs once per
+enabled engine, see ``tests/engines.py``), ``transport``/``endpoints`` (tcp and ipc),
+``binder`` (who binds) and ``task_group``; their plain helpers (``join``,
+``in_thread``, ...) are in ``libzmq_helpers.py``.
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.abc
 import pytest
-import trio
 import zmq
+from engines import Engine
 from libzmq_helpers import HOST, LIBZMQ_BINDS, TIMEOUT, ZMTP_BINDS, Endpoints
 from zmq.utils.monitor import recv_monitor_message
 
@@ -313,7 +316,7 @@ def link(request: pytest.FixtureRequest) -> Iterator[LinkFactory]:
 
 
 # ---------------------------------------------------------------------------------------
-# zmtp's trio engine against libzmq
+# zmtp's engines against libzmq
 
 
 @pytest.fixture(params=["tcp", "ipc"])
@@ -335,9 +338,9 @@ def binder(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def zctx() -> AsyncIterator[zmtp.Context]:
-    """A zmtp Context whose sockets run in its nursery; closed after the test."""
-    async with zmtp.Context() as context:
+async def zctx(engine: Engine) -> AsyncIterator[zmtp.Context]:
+    """An entered context of the engine under test; closed after the test."""
+    async with engine.Context() as context:
         yield context
 
 
@@ -354,8 +357,8 @@ def zmtp_socket(zctx: zmtp.Context) -> Callable[..., zmtp.Socket]:
 
 
 @pytest.fixture
-async def nursery() -> AsyncIterator[trio.Nursery]:
-    """A nursery for the test's background tasks, cancelled after the test."""
-    async with trio.open_nursery() as n:
-        yield n
-        n.cancel_scope.cancel()
+async def task_group(engine: Engine) -> AsyncIterator[anyio.abc.TaskGroup]:
+    """A task group for the test's background tasks, cancelled after the test."""
+    async with anyio.create_task_group() as tg:
+        yield tg
+        tg.cancel_scope.cancel()

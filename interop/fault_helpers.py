@@ -3,7 +3,7 @@
 * :func:`libzmq_process`: a libzmq peer in a subprocess that sends or receives numbered,
   checksummed messages (or echoes), printing one line per message, so the test can
   account for each one and can stop (SIGSTOP), kill or restart it;
-* :class:`Proxy`: a trio tcp proxy between a connecting peer (the *client*) and a bound
+* :class:`Proxy`: a tcp proxy between a connecting peer (the *client*) and a bound
   one (the *server*). Each accepted connection is a :class:`Session` that can pause
   reading from the client, reset both sides (SO_LINGER 0), or forward part of a frame
   and then half-close towards the server;
@@ -29,8 +29,9 @@ import zlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import trio
-from libzmq_helpers import HOST, Lines, Msg, ready_process
+import anyio
+import anyio.abc
+from libzmq_helpers import HOST, Lines, Msg, Process, ready_process
 
 GREETING_SIZE = 64
 #: SO_LINGER on with a zero timeout: close() sends a RST.
@@ -121,7 +122,7 @@ else:
 class Peer:
     """A running libzmq peer: its process and its numbered lines."""
 
-    def __init__(self, proc: trio.Process, lines: Lines) -> None:
+    def __init__(self, proc: Process, lines: Lines) -> None:
         self.proc = proc
         self.lines = lines
         #: ``seq`` of each ``got``/``sent`` line, in order.
@@ -257,6 +258,24 @@ class StreamWalker:
 # The proxy
 
 
+class Changes:
+    """Wakes every task waiting in :meth:`wait` at each :meth:`notify`."""
+
+    def __init__(self) -> None:
+        self._event = anyio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = anyio.Event()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
+def _raw(stream: anyio.abc.SocketStream) -> socket.socket:
+    return stream.extra(anyio.abc.SocketAttribute.raw_socket)
+
+
 class Session:
     """One proxied connection: client <-> proxy <-> server.
 
@@ -264,20 +283,20 @@ class Session:
     ``reset`` and ``half_close_mid_frame`` inject the faults.
     """
 
-    def __init__(self, client: trio.SocketStream, server: trio.SocketStream) -> None:
+    def __init__(self, client: anyio.abc.SocketStream, server: anyio.abc.SocketStream) -> None:
         self.client = client
         self.server = server
         self.walker = StreamWalker()
-        self.over = trio.Event()
-        self._changed = trio.lowlevel.ParkingLot()
-        self._gate: trio.Event | None = None
-        self._at_gate = trio.Event()
-        self._read_scope: trio.CancelScope | None = None
+        self.over = anyio.Event()
+        self._changed = Changes()
+        self._gate: anyio.Event | None = None
+        self._at_gate = anyio.Event()
+        self._read_scope: anyio.CancelScope | None = None
         self._cut = False
         self._reset = False
-        self._scope = trio.CancelScope()
-        #: When each command was forwarded (trio time, taken just before it was sent
-        #: on), by index in walker.commands.
+        self._scope = anyio.CancelScope()
+        #: When each command was forwarded (``anyio.current_time()``, taken just before
+        #: it was sent on), by index in walker.commands.
         self.command_times: list[float] = []
         #: Set once a half-close was done: the first frame of the message cut short.
         self.cut_message: bytes | None = None
@@ -293,7 +312,7 @@ class Session:
         while not predicate():
             if self.over.is_set():
                 raise AssertionError("the session ended first")
-            await self._changed.park()
+            await self._changed.wait()
 
     @property
     def forwarded(self) -> list[int]:
@@ -305,10 +324,10 @@ class Session:
     async def pause(self) -> None:
         """Stop reading from the client; returns once the pump waits at the gate (what
         it read before was forwarded)."""
-        self._gate = trio.Event()
-        self._at_gate = trio.Event()
+        self._gate = anyio.Event()
+        self._at_gate = anyio.Event()
         if self._read_scope is not None:
-            self._read_scope.cancel()  # a cancelled receive_some took nothing
+            self._read_scope.cancel()  # a cancelled receive took nothing
         await self._at_gate.wait()
 
     def resume(self) -> None:
@@ -318,7 +337,7 @@ class Session:
 
     async def reset(self) -> None:
         """Abort both connections: SO_LINGER 0, so each side gets a RST."""
-        self.unread_at_fault = unread_octets(self.client.socket.fileno())
+        self.unread_at_fault = unread_octets(_raw(self.client).fileno())
         self._reset = True
         self._scope.cancel()
         await self.over.wait()
@@ -335,31 +354,32 @@ class Session:
     async def run(self) -> None:
         try:
             with self._scope:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._client_to_server)
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._client_to_server)
                     await self._server_to_client()
-                    nursery.cancel_scope.cancel()
+                    tg.cancel_scope.cancel()
         finally:
-            with trio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True):
                 for stream in (self.client, self.server):
                     if self._reset:
-                        stream.setsockopt(
-                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                        )
-                    with contextlib.suppress(trio.BrokenResourceError, OSError):
+                        _raw(stream).setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORT)
+                    with contextlib.suppress(anyio.BrokenResourceError, OSError):
                         await stream.aclose()
             self.over.set()
-            self._changed.unpark_all()
+            self._changed.notify()
 
     async def _client_to_server(self) -> None:
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
             while True:
                 if self._gate is not None:
                     self._at_gate.set()
                     await self._gate.wait()
-                data: bytes | bytearray | None = None
-                with trio.CancelScope() as self._read_scope:
-                    data = await self.client.receive_some(65536)
+                data: bytes | None = None
+                with anyio.CancelScope() as self._read_scope:
+                    try:
+                        data = await self.client.receive(65536)
+                    except anyio.EndOfStream:
+                        data = b""
                 self._read_scope = None
                 if data is None:
                     continue  # paused while waiting: nothing was read
@@ -368,32 +388,34 @@ class Session:
                     return
                 n = self.walker.feed(data, cut=self._cut)
                 # Stamped before they are sent: the server reads them later.
-                self.command_times += [trio.current_time()] * (
+                self.command_times += [anyio.current_time()] * (
                     len(self.walker.commands) - len(self.command_times)
                 )
-                await self.server.send_all(data[:n])
+                await self.server.send(data[:n])
                 if n < len(data):
-                    self.unread_at_fault = unread_octets(self.client.socket.fileno())
+                    self.unread_at_fault = unread_octets(_raw(self.client).fileno())
                     self.dropped_at_fault = len(data) - n
                     await self.server.send_eof()
                     cut = self.walker.partial_first_frame
                     assert cut is not None, "the cut fell inside a message's first frame"
                     self.cut_message = cut
-                    self._changed.unpark_all()
+                    self._changed.notify()
                     return  # read nothing more from the client
-                self._changed.unpark_all()
+                self._changed.notify()
 
     async def _server_to_client(self) -> None:
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            while data := await self.server.receive_some(65536):
-                await self.client.send_all(data)
+        with contextlib.suppress(
+            anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream
+        ):
+            while True:
+                await self.client.send(await self.server.receive(65536))
 
 
 class Proxy:
     """Accepts connections on :attr:`endpoint` and proxies each to ``upstream``.
 
     ``rcvbuf`` sets SO_RCVBUF on the accepted (client-side) sockets, so a paused
-    session holds little in the kernel. Run it with ``await nursery.start(proxy.run)``.
+    session holds little in the kernel. Run it with ``await task_group.start(proxy.run)``.
     """
 
     def __init__(self, upstream: str, *, rcvbuf: int | None = None) -> None:
@@ -402,33 +424,33 @@ class Proxy:
         self.rcvbuf = rcvbuf
         self.sessions: list[Session] = []
         self.endpoint = ""
-        self._new = trio.lowlevel.ParkingLot()
+        self._new = Changes()
 
-    async def run(self, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        listener = trio.socket.socket()
-        if self.rcvbuf is not None:
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
-        await listener.bind((HOST, 0))
-        listener.listen(16)
-        self.endpoint = f"tcp://{HOST}:{listener.getsockname()[1]}"
-        async with trio.open_nursery() as nursery:
+    async def run(self, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        sock = socket.socket()
+        if self.rcvbuf is not None:  # before listen: accepted sockets inherit it
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+        sock.bind((HOST, 0))
+        sock.listen(16)
+        sock.setblocking(False)
+        self.endpoint = f"tcp://{HOST}:{sock.getsockname()[1]}"
+        listener = await anyio.abc.SocketListener.from_socket(sock)
+        async with anyio.create_task_group() as tg, listener:
             task_status.started()
-            with listener:
-                while True:
-                    sock, _ = await listener.accept()
-                    client = trio.SocketStream(sock)
-                    try:
-                        server = await trio.open_tcp_stream(*self.upstream)
-                    except OSError:
-                        await client.aclose()  # nobody upstream: the client retries
-                        continue
-                    session = Session(client, server)
-                    self.sessions.append(session)
-                    self._new.unpark_all()
-                    nursery.start_soon(session.run)
+            while True:
+                client = await listener.accept()
+                try:
+                    server = await anyio.connect_tcp(*self.upstream)
+                except OSError:
+                    await client.aclose()  # nobody upstream: the client retries
+                    continue
+                session = Session(client, server)
+                self.sessions.append(session)
+                self._new.notify()
+                tg.start_soon(session.run)
 
     async def session(self, index: int) -> Session:
         """The ``index``-th session (0-based), once a client connected that often."""
         while len(self.sessions) <= index:
-            await self._new.park()
+            await self._new.wait()
         return self.sessions[index]

@@ -6,10 +6,10 @@ per line on its stdin, each answered by one line on its stdout (see the file's
 header). :func:`find_jeromq` locates ``java``, ``javac`` and the JeroMQ jar (Debian's
 ``libjeromq-java`` installs ``/usr/share/java/jeromq.jar``; ``ZMTP_JEROMQ_JAR``
 overrides it), :func:`compile_peer` compiles the program once per test session, and
-:class:`JeromqPeer` runs one socket and talks to it without blocking trio.
+:class:`JeromqPeer` runs one socket and talks to it without blocking the event loop.
 
 Nothing here sleeps: every answer is awaited as a line, bounded by the test's
-``trio.fail_after``; a receive on the Java side has its own timeout.
+``anyio.fail_after``; a receive on the Java side has its own timeout.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import subprocess
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
-import trio
-from libzmq_helpers import Lines
+import anyio
+from libzmq_helpers import Lines, Process
 
 SOURCE = Path(__file__).resolve().parent / "jeromq" / "JeromqPeer.java"
 DEFAULT_JAR = Path("/usr/share/java/jeromq.jar")
@@ -62,7 +62,7 @@ def _hex(frame: bytes) -> str:
 class JeromqPeer:
     """One running JeroMQ socket. Use :meth:`start` (an async context manager)."""
 
-    def __init__(self, proc: trio.Process, lines: Lines, endpoint: str) -> None:
+    def __init__(self, proc: Process, lines: Lines, endpoint: str) -> None:
         self.proc = proc
         self.lines = lines
         #: Where the socket bound or connected.
@@ -84,7 +84,9 @@ class JeromqPeer:
         args = [java, "-cp", classpath, "JeromqPeer", socket_type, mode, endpoint]
         if identity is not None:
             args.append(_hex(identity))
-        proc = await trio.lowlevel.open_process(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        proc = await anyio.open_process(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None
+        )
         try:
             assert proc.stdout is not None
             lines = Lines(proc.stdout)
@@ -100,7 +102,7 @@ class JeromqPeer:
         finally:
             if proc.returncode is None:
                 proc.kill()
-            with trio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True):
                 await proc.wait()
                 for pipe in (proc.stdin, proc.stdout):
                     if pipe is not None:
@@ -108,7 +110,7 @@ class JeromqPeer:
 
     async def command(self, line: str) -> str:
         assert self.proc.stdin is not None
-        await self.proc.stdin.send_all(line.encode() + b"\n")
+        await self.proc.stdin.send(line.encode() + b"\n")
         answer = await self.lines.next()
         assert answer is not None, f"JeroMQ peer exited after {line!r}"
         assert not answer.startswith("error"), answer

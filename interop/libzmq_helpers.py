@@ -5,9 +5,9 @@ built on them live in ``conftest.py``).
 * :func:`join`: link a zmtp socket to libzmq sockets, whichever side binds
   (:data:`ZMTP_BINDS` / :data:`LIBZMQ_BINDS`), and wait for the handshakes;
 * :func:`in_thread` and the blocking pyzmq loops it runs (:func:`recv_n`,
-  :func:`send_all`, :func:`echo_n`): libzmq never runs on the trio thread;
+  :func:`send_all`, :func:`echo_n`): libzmq never runs on the event loop's thread;
 * :func:`python_process` / :func:`ready_process` and :class:`Lines`: a libzmq peer in
-  a subprocess, read line by line without blocking trio;
+  a subprocess, read line by line without blocking the event loop;
 * :func:`recv_skipping_pings`: for the sans-IO ``RawPeer`` of ``conftest.py``.
 
 Nothing here sleeps.
@@ -24,7 +24,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import trio
+import anyio
+import anyio.abc
 import zmq
 
 import zmtp
@@ -36,6 +37,7 @@ HOST = "127.0.0.1"
 TIMEOUT = 5.0
 
 Msg = list[bytes]
+Process = anyio.abc.Process
 
 ZMTP_BINDS = "zmtp-binds"
 LIBZMQ_BINDS = "libzmq-binds"
@@ -108,8 +110,8 @@ async def join(
 
 
 async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run a blocking libzmq call in a worker thread (never on the trio thread)."""
-    return await trio.to_thread.run_sync(functools.partial(fn, *args))
+    """Run a blocking libzmq call in a worker thread (never on the event loop's thread)."""
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args))
 
 
 def recv_n(zsocket: zmq.Socket, n: int) -> list[Msg]:
@@ -131,9 +133,9 @@ def echo_n(zsocket: zmq.Socket, n: int) -> None:
 
 
 class Lines:
-    """The lines a subprocess prints, read without blocking trio."""
+    """The lines a subprocess prints, read without blocking the event loop."""
 
-    def __init__(self, stream: trio.abc.ReceiveStream) -> None:
+    def __init__(self, stream: anyio.abc.ByteReceiveStream) -> None:
         self._stream = stream
         self._buf = bytearray()
 
@@ -145,27 +147,28 @@ class Lines:
                 line = self._buf[:end].decode()
                 del self._buf[: end + 1]
                 return line
-            data = await self._stream.receive_some(65536)
-            if not data:
+            try:
+                self._buf += await self._stream.receive(65536)
+            except anyio.EndOfStream:
                 return None
-            self._buf += data
 
 
 @contextlib.asynccontextmanager
-async def python_process(script: str, *args: object) -> AsyncIterator[trio.Process]:
+async def python_process(script: str, *args: object) -> AsyncIterator[Process]:
     """Run the Python ``script`` with ``args`` (as strings), its stdin and stdout piped.
     Killed on exit (if still running), then reaped and its pipes closed."""
-    proc = await trio.lowlevel.open_process(
+    proc = await anyio.open_process(
         [sys.executable, "-c", script, *map(str, args)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=None,  # the test's own stderr: a failing peer says why
     )
     try:
         yield proc
     finally:
         if proc.returncode is None:
             proc.kill()
-        with trio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True):
             await proc.wait()
             for pipe in (proc.stdin, proc.stdout):
                 if pipe is not None:
@@ -173,7 +176,7 @@ async def python_process(script: str, *args: object) -> AsyncIterator[trio.Proce
 
 
 @contextlib.asynccontextmanager
-async def ready_process(script: str, *args: object) -> AsyncIterator[tuple[trio.Process, Lines]]:
+async def ready_process(script: str, *args: object) -> AsyncIterator[tuple[Process, Lines]]:
     """:func:`python_process` for a script whose first line is ``ready``; yields the
     process and the lines after that one, once it printed it. Killed on exit."""
     async with python_process(script, *args) as proc:

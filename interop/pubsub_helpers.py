@@ -1,7 +1,7 @@
 """Helpers for the publish-subscribe interop and spec tests (imported as
 ``pubsub_helpers``; fixtures stay in the test modules and ``conftest.py``).
 
-* :class:`RawPeer`: a peer made of a trio stream and a sans-IO
+* :class:`RawPeer`: a peer made of a byte stream and a sans-IO
   :class:`zmtp.wire.Connection`, with no routing of its own. As a SUB it records every
   message the publisher put on the wire for it, so a test can see what the publisher
   filtered out *before sending*; as a PUB it records the subscriptions it got. ZMTP
@@ -21,12 +21,12 @@ Nothing here sleeps.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import trio
+import anyio
+import anyio.abc
 from libzmq_helpers import HOST, free_tcp_port
 
 import zmtp
@@ -65,7 +65,7 @@ def zmtp_within(sock: zmtp.Socket) -> Callable[[float], Any]:
     """``recv_within(seconds)`` for :func:`probe_until_delivered`, from a zmtp socket."""
 
     async def recv_within(seconds: float) -> list[bytes] | None:
-        with trio.move_on_after(seconds):
+        with anyio.move_on_after(seconds):
             return await sock.recv_multipart()
         return None
 
@@ -81,7 +81,7 @@ class RawPeer:
 
     def __init__(
         self,
-        stream: trio.abc.Stream,
+        stream: anyio.abc.ByteStream,
         socket_type: SocketType = SocketType.SUB,
         version: tuple[int, int] = (3, 1),
     ) -> None:
@@ -101,15 +101,15 @@ class RawPeer:
         """Connect to a bound zmtp socket (``tcp://host:port`` or ``ipc://path``)."""
         if endpoint.startswith("tcp://"):
             host, port = endpoint[len("tcp://") :].rsplit(":", 1)
-            stream: trio.abc.Stream = await trio.open_tcp_stream(host, int(port))
+            stream: anyio.abc.ByteStream = await anyio.connect_tcp(host, int(port))
         else:
-            stream = await trio.open_unix_socket(endpoint[len("ipc://") :])
+            stream = await anyio.connect_unix(endpoint[len("ipc://") :])
         return cls(stream, socket_type, version)
 
     async def _flush(self) -> None:
         out = self.conn.data_to_send()
         if out:
-            await self.stream.send_all(out)
+            await self.stream.send(out)
 
     async def next_event(self) -> object:
         """The connection's next event, reading as needed (``EOFError`` at the end)."""
@@ -119,9 +119,10 @@ class RawPeer:
                 await self._flush()
                 return ev
             await self._flush()
-            data = await self.stream.receive_some(65536)
-            if not data:
-                raise EOFError("the peer closed the connection")
+            try:
+                data = await self.stream.receive(65536)
+            except anyio.EndOfStream:
+                raise EOFError("the peer closed the connection") from None
             self.wire += data
             self.conn.receive_data(data)
 
@@ -132,10 +133,10 @@ class RawPeer:
                 return ev
 
     async def subscribe(self, topic: bytes) -> None:
-        await self.stream.send_all(self.conn.send_subscribe(topic))
+        await self.stream.send(self.conn.send_subscribe(topic))
 
     async def cancel(self, topic: bytes) -> None:
-        await self.stream.send_all(self.conn.send_cancel(topic))
+        await self.stream.send(self.conn.send_cancel(topic))
 
     async def recv(self) -> list[bytes]:
         """The next message the peer sent; other events go to ``events``."""
@@ -147,7 +148,7 @@ class RawPeer:
             self.events.append(ev)
 
     async def recv_within(self, seconds: float) -> list[bytes] | None:
-        with trio.move_on_after(seconds):
+        with anyio.move_on_after(seconds):
             return await self.recv()
         return None
 
@@ -164,17 +165,14 @@ async def raw_peer_accepting(
 ) -> RawPeer:
     """Listen on a fresh endpoint, let ``connect(endpoint)`` make the zmtp socket connect
     to it, and return the accepted :class:`RawPeer` (not yet handshaken)."""
+    listener: anyio.abc.SocketListener
     if transport == "tcp":
-        listeners = await trio.open_tcp_listeners(0, host=HOST)
-        listener = listeners[0]
-        port = listener.socket.getsockname()[1]
+        listener = (await anyio.create_tcp_listener(local_host=HOST)).listeners[0]
+        port = listener.extra(anyio.abc.SocketAttribute.local_port)
         endpoint = f"tcp://{HOST}:{port}"
     else:
         path = f"{tmp_path}/raw-{free_tcp_port()}.sock"
-        sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        await sock.bind(path)
-        sock.listen(1)
-        listener = trio.SocketListener(sock)
+        listener = await anyio.create_unix_listener(path)
         endpoint = f"ipc://{path}"
     try:
         await connect(endpoint)

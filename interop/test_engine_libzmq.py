@@ -1,4 +1,4 @@
-"""zmtp's trio engine (``zmtp.Context`` / ``zmtp.Socket``) against libzmq 4.3 through pyzmq.
+"""zmtp's engines (each enabled one, ``tests/engines.py``) against libzmq 4.3 through pyzmq.
 
 Where ``test_wire_libzmq.py`` checks the sans-IO core byte by byte, this module checks
 what a user of the engine sees when the peer is libzmq: whole messages in order, the
@@ -10,13 +10,13 @@ zmtp binding and once with libzmq binding.
 
 How the two sides meet without hanging or sleeping:
 
-* libzmq never runs on the trio thread: its blocking calls go through
-  ``trio.to_thread.run_sync`` (or a subprocess), and every libzmq socket has a receive
+* libzmq never runs on the event loop's thread: its blocking calls go through
+  ``anyio.to_thread.run_sync`` (or a subprocess), and every libzmq socket has a receive
   and send timeout, so a worker thread gives up within :data:`TIMEOUT` seconds;
-* every test body runs under ``trio.fail_after``;
+* every test body runs under ``anyio.fail_after``;
 * waits are on real events: zmtp's monitor (``HANDSHAKE_SUCCEEDED``,
   ``CONNECT_RETRIED``, ``DISCONNECTED``), libzmq's monitor, messages, and lines that a
-  subprocess prints. The one quiescence wait is ``trio.testing.wait_all_tasks_blocked``
+  subprocess prints. The one quiescence wait is ``anyio.wait_all_tasks_blocked``
   in the HWM test, to let zmtp's writer run until the kernel refuses more.
 """
 
@@ -27,15 +27,15 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
+import anyio
 import pytest
-import trio
-import trio.testing
 import zmq
 from libzmq_helpers import (
     LIBZMQ_BINDS,
     TIMEOUT,
     Lines,
     Msg,
+    Process,
     echo_n,
     in_thread,
     join,
@@ -89,12 +89,12 @@ async def zmtp_recv_n(sock: zmtp.Socket, n: int) -> list[Msg]:
 async def test_zmtp_push_delivers_multipart_messages_in_order_to_libzmq_pull(
     zmtp_socket, zsock, endpoints, binder
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         push = zmtp_socket(zmtp.PUSH)
         pull = zsock(zmq.PULL)
         await join(push, [pull], binder, endpoints)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(zmtp_send_all, push, TRAFFIC)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(zmtp_send_all, push, TRAFFIC)
             got = await in_thread(recv_n, pull, len(TRAFFIC))
         assert got == TRAFFIC
 
@@ -102,12 +102,12 @@ async def test_zmtp_push_delivers_multipart_messages_in_order_to_libzmq_pull(
 async def test_libzmq_push_delivers_multipart_messages_in_order_to_zmtp_pull(
     zmtp_socket, zsock, endpoints, binder
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         pull = zmtp_socket(zmtp.PULL)
         push = zsock(zmq.PUSH)
         await join(pull, [push], binder, endpoints)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(in_thread, send_all, push, TRAFFIC)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(in_thread, send_all, push, TRAFFIC)
             got = await zmtp_recv_n(pull, len(TRAFFIC))
         assert got == TRAFFIC
 
@@ -122,13 +122,13 @@ async def test_multipart_messages_round_trip_through_libzmq_peer(
 ):
     # libzmq echoes every message back as it arrives, so each one crosses the
     # connection once in each direction, while zmtp keeps sending.
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         sock = zmtp_socket(ours)
         peer = zsock(theirs)
         await join(sock, [peer], binder, endpoints)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(in_thread, echo_n, peer, len(TRAFFIC))
-            nursery.start_soon(zmtp_send_all, sock, TRAFFIC)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(in_thread, echo_n, peer, len(TRAFFIC))
+            tg.start_soon(zmtp_send_all, sock, TRAFFIC)
             got = await zmtp_recv_n(sock, len(TRAFFIC))
         assert got == TRAFFIC
 
@@ -160,7 +160,7 @@ async def test_zmtp_push_round_robins_over_three_libzmq_pulls(
     zmtp_socket, zsock, endpoints, binder
 ):
     total = 300
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         push = zmtp_socket(zmtp.PUSH)
         pulls = [zsock(zmq.PULL) for _ in range(3)]
         await join(push, pulls, binder, endpoints)
@@ -200,7 +200,7 @@ async def test_zmtp_pull_fair_queues_three_libzmq_pushes(zmtp_socket, endpoints,
                 s.close()
             pushers_ctx.term()
 
-        with trio.fail_after(TEST_TIMEOUT):
+        with anyio.fail_after(TEST_TIMEOUT):
             pull = zmtp_socket(zmtp.PULL)
             await join(pull, pushers, binder, endpoints)
             async with pull.monitor(zmtp.Event.DISCONNECTED) as monitor:
@@ -231,7 +231,7 @@ async def test_messages_sent_before_the_peer_binds_arrive_once_it_does(
     zmtp_socket, zsock, monitor, endpoints, binder
 ):
     endpoint = endpoints.unused()
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         if binder == LIBZMQ_BINDS:
             # zmtp connects and sends first; its connecter's pipe holds the messages.
             push = zmtp_socket(zmtp.PUSH)
@@ -308,7 +308,7 @@ def payload(seq: int, size: int) -> bytes:
 
 def libzmq_process(
     *args: object,
-) -> contextlib.AbstractAsyncContextManager[tuple[trio.Process, Lines]]:
+) -> contextlib.AbstractAsyncContextManager[tuple[Process, Lines]]:
     """Run PEER_SCRIPT with ``args``; yields once it printed ``ready``. Killed on exit."""
     return ready_process(PEER_SCRIPT, *args)
 
@@ -341,7 +341,7 @@ async def test_zmtp_push_reconnects_to_restarted_libzmq_pull_and_continues(zmtp_
         log.append(seq)
         return True
 
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         push = zmtp_socket(zmtp.PUSH, reconnect_ivl=20)
         async with push.monitor(zmtp.Event.DISCONNECTED) as monitor:
             async with libzmq_process("pull", endpoint, "-", 0, total - 1, size) as (proc, out):
@@ -372,23 +372,23 @@ async def test_zmtp_push_reconnects_to_restarted_libzmq_pull_and_continues(zmtp_
     )
 
 
-async def recv_unless(sock: zmtp.Socket, stop: trio.Event) -> Msg | None:
+async def recv_unless(sock: zmtp.Socket, stop: anyio.Event) -> Msg | None:
     """The next message, or None if ``stop`` is set first (nothing is then taken:
     a cancelled receive takes nothing)."""
     result: Msg | None = None
-    async with trio.open_nursery() as nursery:
+    async with anyio.create_task_group() as tg:
 
         async def receive() -> None:
             nonlocal result
             result = await sock.recv_multipart()
-            nursery.cancel_scope.cancel()
+            tg.cancel_scope.cancel()
 
         async def until_stop() -> None:
             await stop.wait()
-            nursery.cancel_scope.cancel()
+            tg.cancel_scope.cancel()
 
-        nursery.start_soon(receive)
-        nursery.start_soon(until_stop)
+        tg.start_soon(receive)
+        tg.start_soon(until_stop)
     return result
 
 
@@ -409,7 +409,7 @@ async def test_zmtp_pull_keeps_complete_messages_of_a_killed_libzmq_push(zmtp_so
         assert body == payload(int(seq), size), f"{name!r} {int(seq)} corrupted"
         got[name].append(int(seq))
 
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         pull = zmtp_socket(zmtp.PULL, rcvhwm=8)
         endpoint = await pull.bind(endpoints.to_bind())
         async with pull.monitor(zmtp.Event.DISCONNECTED) as monitor:
@@ -421,7 +421,7 @@ async def test_zmtp_pull_keeps_complete_messages_of_a_killed_libzmq_push(zmtp_so
                 proc.kill()
                 await proc.wait()
 
-            gone = trio.Event()
+            gone = anyio.Event()
 
             async def watch() -> None:
                 ended = await monitor.wait_for(zmtp.Event.DISCONNECTED)
@@ -430,9 +430,9 @@ async def test_zmtp_pull_keeps_complete_messages_of_a_killed_libzmq_push(zmtp_so
 
             async with (
                 libzmq_process("push", endpoint, "B", 0, second - 1, size),
-                trio.open_nursery() as nursery,
+                anyio.create_task_group() as tg,
             ):
-                nursery.start_soon(watch)
+                tg.start_soon(watch)
                 # Until the killed peer's connection is over, either a message or its
                 # end may come next; after it, what it left is drained without waiting.
                 while True:
@@ -488,7 +488,7 @@ async def test_zmtp_push_hwm_bounds_what_a_stalled_libzmq_pull_can_make_it_queue
     # maximum) and after 200 over ipc, whichever side binds.
     wire = len(hwm_message(0)[0]) + 9  # a long frame's header is 9 octets
     bound = 2 * hwm + (largest_send_buffer() + 2 * LIBZMQ_RCVBUF + 8192) // wire
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         push = zmtp_socket(zmtp.PUSH, sndhwm=hwm)
         pull = zsock(zmq.PULL, rcvhwm=hwm, rcvbuf=LIBZMQ_RCVBUF)
         await join(push, [pull], binder, endpoints)
@@ -504,7 +504,7 @@ async def test_zmtp_push_hwm_bounds_what_a_stalled_libzmq_pull_can_make_it_queue
                     sent += 1
             if sent == before:
                 break
-            await trio.testing.wait_all_tasks_blocked()
+            await anyio.wait_all_tasks_blocked()
         assert hwm < sent <= bound, (
             f"send_nowait raised Again after {sent} messages ({sent * wire} octets); "
             f"the bound is {bound}"
@@ -514,8 +514,8 @@ async def test_zmtp_push_hwm_bounds_what_a_stalled_libzmq_pull_can_make_it_queue
 
         # A blocking send waits for room; once libzmq reads everything, it goes out
         # after the others, and the queue takes messages again.
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(push.send_multipart, hwm_message(sent))
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(push.send_multipart, hwm_message(sent))
             got = await in_thread(recv_n, pull, sent + 1)
         assert got == [hwm_message(i) for i in range(sent + 1)]
         push.send_multipart_nowait(hwm_message(sent + 1))

@@ -31,7 +31,7 @@ What libzmq itself drops in the same faults (4.3, ``stream_engine_base.cpp`` and
   by EOF or a reset; zmtp delivers every complete message it read and drops the cut one.
 
 Nothing sleeps: waits are for lines the libzmq process prints, messages, monitor
-events and the proxy's progress; every test runs under ``trio.fail_after``.
+events and the proxy's progress; every test runs under ``anyio.fail_after``.
 """
 
 from __future__ import annotations
@@ -41,9 +41,8 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import pytest
-import trio
-import trio.testing
 from fault_helpers import Peer, Proxy, check, libzmq_process, message, unsent_octets
 from libzmq_helpers import HOST, free_tcp_port
 
@@ -138,7 +137,7 @@ class Sender:
                 raise AssertionError("10,000 messages queued and still room")
             except zmtp.Again:
                 before = self.sent
-            await trio.testing.wait_all_tasks_blocked()
+            await anyio.wait_all_tasks_blocked()
             try:
                 self.sock.send_multipart_nowait(message(self.sent, SIZE))
                 self.sent += 1
@@ -166,7 +165,7 @@ async def test_a_killed_libzmq_receiver_loses_only_what_was_in_flight_and_queued
     # buffer, zmtp's writer batch. What it must not destroy: zmtp's queue.
     endpoint = f"tcp://{HOST}:{free_tcp_port()}"
     options = {"rcvhwm": LIBZMQ_HWM, "rcvbuf": LIBZMQ_BUF}
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         sock = zctx.socket(ours, sndhwm=HWM, reconnect_ivl=20, linger=0)
         sender = Sender(sock)
         async with sock.monitor(Event.CONNECTED | Event.DISCONNECTED) as monitor:
@@ -212,17 +211,17 @@ async def test_a_killed_libzmq_receiver_loses_only_what_was_in_flight_and_queued
 
 @PAIRS
 async def test_a_reset_loses_only_what_the_kernels_and_zmtp_writer_held_and_queued_ones_follow(
-    zctx: zmtp.Context, nursery: trio.Nursery, ours: zmtp.SocketType, theirs: str
+    zctx: zmtp.Context, task_group: anyio.abc.TaskGroup, ours: zmtp.SocketType, theirs: str
 ):
     # The proxy stops reading from zmtp (zmtp's queue and the kernel fill), the libzmq
     # receiver gets everything the proxy forwarded, then both connections are reset.
     # Lost: exactly what sat in zmtp's send buffer, the proxy's receive buffer, and
     # zmtp's writer batch; delivered after the reconnect: everything still queued.
     upstream = f"tcp://{HOST}:{free_tcp_port()}"
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         async with libzmq_process("recv", theirs, upstream, size=SIZE) as peer:
             proxy = Proxy(upstream, rcvbuf=PROXY_RCVBUF)
-            await nursery.start(proxy.run)
+            await task_group.start(proxy.run)
             sock = zctx.socket(ours, sndhwm=HWM, reconnect_ivl=20, linger=0)
             sender = Sender(sock)
             async with sock.monitor(Event.CONNECTED | Event.DISCONNECTED) as monitor:
@@ -262,7 +261,7 @@ async def test_a_reset_loses_only_what_the_kernels_and_zmtp_writer_held_and_queu
 
 @PAIRS
 async def test_a_half_close_mid_frame_loses_the_cut_message_and_no_more_than_the_window(
-    zctx: zmtp.Context, nursery: trio.Nursery, ours: zmtp.SocketType, theirs: str
+    zctx: zmtp.Context, task_group: anyio.abc.TaskGroup, ours: zmtp.SocketType, theirs: str
 ):
     # With every message so far confirmed, the proxy is told to cut, and zmtp sends
     # WINDOW more: the proxy forwards part of a frame body and shuts down writing.
@@ -271,10 +270,10 @@ async def test_a_half_close_mid_frame_loses_the_cut_message_and_no_more_than_the
     # sent after the cut was armed were in flight.
     upstream = f"tcp://{HOST}:{free_tcp_port()}"
     total = BEFORE + WINDOW + AFTER
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         async with libzmq_process("recv", theirs, upstream, size=SIZE) as peer:
             proxy = Proxy(upstream, rcvbuf=PROXY_RCVBUF)
-            await nursery.start(proxy.run)
+            await task_group.start(proxy.run)
             sock = zctx.socket(ours, sndhwm=HWM, reconnect_ivl=20, linger=0)
             sender = Sender(sock)
             quiet = Event.DISCONNECTED | Event.HANDSHAKE_SUCCEEDED
@@ -284,7 +283,7 @@ async def test_a_half_close_mid_frame_loses_the_cut_message_and_no_more_than_the
                 session = await proxy.session(0)
                 await sender.stream(peer, BEFORE - 1)
                 await peer.until(sender.sent)  # nothing unconfirmed
-                async with trio.open_nursery() as cutting:
+                async with anyio.create_task_group() as cutting:
                     cutting.start_soon(session.half_close_mid_frame)
                     await sender.send_up_to(sender.sent + WINDOW)
                 closed = await monitor.wait_for(Event.DISCONNECTED)
@@ -326,7 +325,11 @@ async def receive_until(sock: zmtp.Socket, got: list[int], done: Callable[[], bo
 @RECEIVING
 @pytest.mark.parametrize("fault", ["reset", "half-close"])
 async def test_zmtp_receiver_delivers_every_whole_message_once_across_a_fault(
-    zctx: zmtp.Context, nursery: trio.Nursery, ours: zmtp.SocketType, theirs: str, fault: str
+    zctx: zmtp.Context,
+    task_group: anyio.abc.TaskGroup,
+    ours: zmtp.SocketType,
+    theirs: str,
+    fault: str,
 ):
     # libzmq sends 0..total-1 through the proxy. Reset: the proxy stops reading, zmtp
     # receives everything it forwarded, then both sides are reset. Half-close: the proxy
@@ -337,11 +340,11 @@ async def test_zmtp_receiver_delivers_every_whole_message_once_across_a_fault(
     total = 400
     libzmq_sndbuf = 64 * 1024
     got: list[int] = []
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         sock = zctx.socket(ours, linger=0)
         endpoint = await sock.bind(f"tcp://{HOST}:*")
         proxy = Proxy(endpoint, rcvbuf=PROXY_RCVBUF)
-        await nursery.start(proxy.run)
+        await task_group.start(proxy.run)
         options = {"sndhwm": LIBZMQ_HWM, "sndbuf": libzmq_sndbuf, "reconnect_ivl": 20}
         async with (
             sock.monitor(Event.DISCONNECTED) as monitor,
@@ -354,7 +357,7 @@ async def test_zmtp_receiver_delivers_every_whole_message_once_across_a_fault(
                 await receive_until(sock, got, lambda: len(got) == len(session.forwarded))
                 await session.reset()
             else:
-                async with trio.open_nursery() as cutting:
+                async with anyio.create_task_group() as cutting:
                     cutting.start_soon(session.half_close_mid_frame)
                     await receive_until(sock, got, lambda: session.cut_message is not None)
             closed = await monitor.wait_for(Event.DISCONNECTED)

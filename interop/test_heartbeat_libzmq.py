@@ -18,8 +18,8 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 
+import anyio
 import pytest
-import trio
 import zmq
 from fault_helpers import Proxy, Session, libzmq_process
 from libzmq_helpers import HOST, free_tcp_port, in_thread
@@ -61,7 +61,7 @@ def libzmq_events(monitor: zmq.Socket) -> list[int]:
 async def zmtp_events(monitor: zmtp.Monitor) -> list[zmtp.MonitorEvent]:
     """The zmtp monitor's events so far, without waiting."""
     seen = []
-    with trio.CancelScope() as scope:
+    with anyio.CancelScope() as scope:
         scope.cancel()  # receive() returns at once while events are buffered
         while True:
             seen.append(await monitor.receive())
@@ -69,15 +69,15 @@ async def zmtp_events(monitor: zmtp.Monitor) -> list[zmtp.MonitorEvent]:
 
 
 async def test_zmtp_answers_libzmq_pings_so_libzmq_keeps_the_connection(
-    zctx: zmtp.Context, zsock: Callable[..., zmq.Socket], nursery: trio.Nursery
+    zctx: zmtp.Context, zsock: Callable[..., zmq.Socket], task_group: anyio.abc.TaskGroup
 ):
     # libzmq drops a peer that sends nothing within heartbeat_timeout of a PING; zmtp
     # has no heartbeat of its own here, so only its PONGs keep the connection.
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         ours = zctx.socket(zmtp.DEALER, linger=0)
         endpoint = await ours.bind(f"tcp://{HOST}:*")
         proxy = Proxy(endpoint)
-        await nursery.start(proxy.run)
+        await task_group.start(proxy.run)
         theirs = zsock(zmq.DEALER, heartbeat_ivl=IVL, heartbeat_timeout=TIMEOUT, heartbeat_ttl=2000)
         their_monitor = theirs.get_monitor_socket()
         async with ours.monitor(Event.HANDSHAKE_SUCCEEDED | Event.DISCONNECTED) as monitor:
@@ -96,13 +96,13 @@ async def test_zmtp_answers_libzmq_pings_so_libzmq_keeps_the_connection(
 
 
 async def test_libzmq_answers_zmtp_pings_so_zmtp_keeps_the_connection(
-    zctx: zmtp.Context, zsock: Callable[..., zmq.Socket], nursery: trio.Nursery
+    zctx: zmtp.Context, zsock: Callable[..., zmq.Socket], task_group: anyio.abc.TaskGroup
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         theirs = zsock(zmq.DEALER)
         port = theirs.bind_to_random_port(f"tcp://{HOST}")
         proxy = Proxy(f"tcp://{HOST}:{port}")
-        await nursery.start(proxy.run)
+        await task_group.start(proxy.run)
         ours = zctx.socket(
             zmtp.DEALER, linger=0, heartbeat_ivl=IVL, heartbeat_timeout=TIMEOUT, heartbeat_ttl=1000
         )
@@ -124,7 +124,7 @@ async def test_zmtp_drops_a_frozen_libzmq_peer_after_heartbeat_timeout_and_recon
     # SIGSTOP freezes libzmq's threads while its kernel keeps the tcp connection: only
     # heartbeats can tell. After SIGCONT it accepts zmtp's new connection.
     endpoint = f"tcp://{HOST}:{free_tcp_port()}"
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         ours = zctx.socket(
             zmtp.DEALER, linger=0, heartbeat_ivl=IVL, heartbeat_timeout=TIMEOUT, reconnect_ivl=20
         )
@@ -136,9 +136,9 @@ async def test_zmtp_drops_a_frozen_libzmq_peer_after_heartbeat_timeout_and_recon
             await ours.send(b"before")
             assert await ours.recv() == b"before"
             peer.proc.send_signal(signal.SIGSTOP)
-            frozen = trio.current_time()
+            frozen = anyio.current_time()
             ev = await monitor.wait_for(Event.DISCONNECTED)
-            dropped = trio.current_time()
+            dropped = anyio.current_time()
             peer.proc.send_signal(signal.SIGCONT)
             await monitor.wait_for(Event.HANDSHAKE_SUCCEEDED)
             await ours.send(b"after")
@@ -151,16 +151,16 @@ async def test_zmtp_drops_a_frozen_libzmq_peer_after_heartbeat_timeout_and_recon
 
 
 async def test_zmtp_honours_the_ttl_of_libzmq_pings_and_drops_a_frozen_libzmq_peer(
-    zctx: zmtp.Context, nursery: trio.Nursery
+    zctx: zmtp.Context, task_group: anyio.abc.TaskGroup
 ):
     # zmtp heartbeats nothing here; libzmq asks, in each PING, to be dropped if it
     # says nothing for 300 ms (heartbeat_ttl), and its own timeout is long.
     ttl_ms = 300
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         ours = zctx.socket(zmtp.DEALER, linger=0)
         endpoint = await ours.bind(f"tcp://{HOST}:*")
         proxy = Proxy(endpoint)
-        await nursery.start(proxy.run)
+        await task_group.start(proxy.run)
         options = {"heartbeat_ivl": IVL, "heartbeat_ttl": ttl_ms, "heartbeat_timeout": 10_000}
         async with (
             ours.monitor(Event.DISCONNECTED) as monitor,
@@ -171,7 +171,7 @@ async def test_zmtp_honours_the_ttl_of_libzmq_pings_and_drops_a_frozen_libzmq_pe
             await session.wait(lambda: len(pings(session)) >= 2)
             peer.proc.send_signal(signal.SIGSTOP)
             ev = await monitor.wait_for(Event.DISCONNECTED)
-            dropped = trio.current_time()
+            dropped = anyio.current_time()
             last_traffic = session.command_times[-1]  # its last PING, just before zmtp read it
             peer.proc.send_signal(signal.SIGCONT)
     assert set(pings(session)) == {(ttl_ms // 100, b"")}

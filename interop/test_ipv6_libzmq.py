@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import socket
 
+import anyio
 import pytest
-import trio
 import zmq
+from engines import Engine
 
 import zmtp
 
@@ -29,22 +30,22 @@ needs_ipv6 = pytest.mark.skipif(
 
 
 @needs_ipv6
-async def test_ipv6_interop_with_libzmq_in_both_directions() -> None:
+async def test_ipv6_interop_with_libzmq_in_both_directions(engine: Engine) -> None:
     zctx = zmq.Context()
     peer = zctx.socket(zmq.PAIR)
     peer.linger = 0
     peer.ipv6 = True
     peer.rcvtimeo = peer.sndtimeo = 5000
     try:
-        async with zmtp.Context() as ctx:
+        async with engine.Context() as ctx:
             ours = ctx.socket(zmtp.PAIR, ipv6=True)
-            with trio.fail_after(10):
+            with anyio.fail_after(10):
                 bound = await ours.bind("tcp://[::1]:*")
                 peer.connect(bound)
-                await trio.to_thread.run_sync(peer.send, b"from libzmq")
+                await anyio.to_thread.run_sync(peer.send, b"from libzmq")
                 assert await ours.recv() == b"from libzmq"
                 await ours.send(b"from zmtp")
-                assert await trio.to_thread.run_sync(peer.recv) == b"from zmtp"
+                assert await anyio.to_thread.run_sync(peer.recv) == b"from zmtp"
     finally:
         peer.close()
         zctx.term()

@@ -3,7 +3,7 @@
 JeroMQ 0.3.6 is what Debian still ships (``libjeromq-java``); its greeting is
 ``ff 00..01 7f 01 <type>`` and its framing RFC 15's. Each test runs one JeroMQ socket
 in a JVM (``jeromq/JeromqPeer.java``, compiled once per session) and a zmtp socket
-through the public trio API, with either side binding: REQ/REP both ways,
+through the public API of each engine, with either side binding: REQ/REP both ways,
 DEALER/ROUTER both ways with identities, PUSH/PULL both ways with multipart messages,
 PUB/SUB both ways with prefix filters and unsubscription, and PAIR.
 
@@ -19,8 +19,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
-import trio
+from engines import Engine
 from jeromq_helpers import JeromqPeer, compile_peer, find_jeromq
 
 import zmtp
@@ -49,8 +50,8 @@ def jeromq(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
 
 
 @pytest.fixture
-async def zctx() -> AsyncIterator[zmtp.Context]:
-    async with zmtp.Context() as context:
+async def zctx(engine: Engine) -> AsyncIterator[zmtp.Context]:
+    async with engine.Context() as context:
         yield context
 
 
@@ -90,7 +91,7 @@ def link(request: pytest.FixtureRequest, jeromq: tuple[str, str], zctx: zmtp.Con
 
 
 async def test_zmtp_req_to_jeromq_rep(link: Link):
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         async with link(zmtp.REQ, "REP") as (req, rep):
             for i in range(3):
                 await req.send_multipart([b"question %d" % i, b"more"])
@@ -100,7 +101,7 @@ async def test_zmtp_req_to_jeromq_rep(link: Link):
 
 
 async def test_jeromq_req_to_zmtp_rep(link: Link):
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         async with link(zmtp.REP, "REQ") as (rep, req):
             for i in range(3):
                 await req.send([b"question %d" % i])
@@ -111,7 +112,7 @@ async def test_jeromq_req_to_zmtp_rep(link: Link):
 
 async def test_zmtp_router_addresses_a_jeromq_dealer_by_its_identity(link: Link):
     """RFC 15 "identity": JeroMQ's identity frame is its routing id at our ROUTER."""
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         async with link(zmtp.ROUTER, "DEALER", identity=b"jeromq-dealer") as (router, dealer):
             await dealer.send(MULTIPART)
             assert await router.recv_multipart() == [b"jeromq-dealer", *MULTIPART]
@@ -121,7 +122,7 @@ async def test_zmtp_router_addresses_a_jeromq_dealer_by_its_identity(link: Link)
 
 async def test_jeromq_router_addresses_a_zmtp_dealer_by_its_routing_id(link: Link):
     """RFC 15 "identity": our routing id travels in our identity frame."""
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         async with link(zmtp.DEALER, "ROUTER", routing_id=b"zmtp-dealer") as (dealer, router):
             await dealer.send_multipart(MULTIPART)
             assert await router.recv() == [b"zmtp-dealer", *MULTIPART]
@@ -134,7 +135,7 @@ async def test_jeromq_router_addresses_a_zmtp_dealer_by_its_routing_id(link: Lin
 
 
 async def test_zmtp_push_to_jeromq_pull(link: Link):
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         async with link(zmtp.PUSH, "PULL") as (push, pull):
             big = bytes(range(256)) * 400  # a 100 KiB frame
             for msg in (MULTIPART, [big], [b"last"]):
@@ -143,7 +144,7 @@ async def test_zmtp_push_to_jeromq_pull(link: Link):
 
 
 async def test_jeromq_push_to_zmtp_pull(link: Link):
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         async with link(zmtp.PULL, "PUSH") as (pull, push):
             for msg in (MULTIPART, [b"y" * 70000], [b"last"]):
                 await push.send(msg)
@@ -151,7 +152,7 @@ async def test_jeromq_push_to_zmtp_pull(link: Link):
 
 
 async def test_pair_with_jeromq_pair(link: Link):
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         async with link(zmtp.PAIR, "PAIR") as (ours, theirs):
             await ours.send_multipart(MULTIPART)
             assert await theirs.recv() == MULTIPART
@@ -178,7 +179,7 @@ async def _publish_until_received(
 
 
 async def test_zmtp_pub_to_jeromq_sub_filters_by_prefix_and_honours_unsubscribe(link: Link):
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         async with link(zmtp.PUB, "SUB") as (pub, sub):
             await sub.subscribe(b"A")
             await _publish_until_received(
@@ -206,11 +207,11 @@ async def test_zmtp_pub_to_jeromq_sub_filters_by_prefix_and_honours_unsubscribe(
 
 
 async def test_jeromq_pub_to_zmtp_sub_filters_by_prefix_and_honours_unsubscribe(link: Link):
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         async with link(zmtp.SUB, "PUB", subscribe=b"A") as (sub, pub):
 
             async def recv_briefly() -> list[bytes] | None:
-                with trio.move_on_after(0.05):  # pacing: how long one attempt waits
+                with anyio.move_on_after(0.05):  # pacing: how long one attempt waits
                     return await sub.recv_multipart()
                 return None
 
@@ -238,11 +239,11 @@ async def test_jeromq_pub_to_zmtp_sub_filters_by_prefix_and_honours_unsubscribe(
 async def test_jeromq_sub_subscriptions_reach_a_zmtp_xpub_as_messages(link: Link):
     """RFC 15 "Publish-Subscribe": JeroMQ's (un)subscriptions arrive as %x01 / %x00 plus
     the topic, which an XPUB hands to the application."""
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         async with link(zmtp.XPUB, "SUB") as (xpub, sub):
             await sub.subscribe(b"weather")
             while True:
-                with trio.move_on_after(0.05):  # pacing: JeroMQ sends once poked
+                with anyio.move_on_after(0.05):  # pacing: JeroMQ sends once poked
                     assert await xpub.recv() == b"\x01weather"
                     break
                 await sub.poke()  # a bound SUB attaches us only when touched

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
-import trio
+from engines import Engine
 from libzmq_helpers import HOST, free_tcp_port, ready_process
 
 import zmtp
@@ -45,23 +46,23 @@ def endpoint(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.mark.parametrize("linger", [-1, 10000], ids=["default-linger", "linger10s"])
 async def test_a_libzmq_pull_started_after_our_close_began_receives_everything(
-    endpoint: str, linger: int
+    engine: Engine, endpoint: str, linger: int
 ) -> None:
     sent = [f"message {i}" for i in range(N)]
-    with trio.fail_after(30):
-        async with zmtp.Context() as ctx, trio.open_nursery() as nursery:
+    with anyio.fail_after(30):
+        async with engine.Context() as ctx, anyio.create_task_group() as tg:
             push = ctx.socket(zmtp.PUSH, **({} if linger == -1 else {"linger": linger}))
             await push.connect(endpoint)
             for text in sent:
                 await push.send_string(text)
-            closed = trio.Event()
+            closed = anyio.Event()
 
             async def close() -> None:
                 await push.close()
                 closed.set()
 
-            nursery.start_soon(close)
-            await trio.testing.wait_all_tasks_blocked()
+            tg.start_soon(close)
+            await anyio.wait_all_tasks_blocked()
             assert not closed.is_set(), "close returned with messages still queued"
             async with ready_process(PULL_SCRIPT, endpoint, N, 10000) as (proc, lines):
                 got = [await lines.next() for _ in range(N)]
@@ -71,9 +72,11 @@ async def test_a_libzmq_pull_started_after_our_close_began_receives_everything(
     assert push.dropped == 0
 
 
-async def test_a_linger_that_expires_before_libzmq_comes_drops_and_counts(endpoint: str) -> None:
-    with trio.fail_after(30):
-        async with zmtp.Context() as ctx:
+async def test_a_linger_that_expires_before_libzmq_comes_drops_and_counts(
+    engine: Engine, endpoint: str
+) -> None:
+    with anyio.fail_after(30):
+        async with engine.Context() as ctx:
             push = ctx.socket(zmtp.PUSH, linger=100)
             await push.connect(endpoint)
             for i in range(N):

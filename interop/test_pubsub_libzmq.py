@@ -17,7 +17,7 @@ How the tests wait without sleeping (see ``pubsub_helpers``):
   subscription, the libzmq sockets are touched every few milliseconds (pacing, not
   synchronization: the wait ends on the subscription);
 * libzmq's blocking calls run in worker threads, every libzmq socket has 5 s timeouts,
-  and every test body runs under ``trio.fail_after``.
+  and every test body runs under ``anyio.fail_after``.
 """
 
 from __future__ import annotations
@@ -28,13 +28,15 @@ import tracemalloc
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
+import anyio
 import pytest
-import trio
 import zmq
 from libzmq_helpers import (
     ZMTP_BINDS,
     Endpoints,
+    Lines,
     Msg,
+    Process,
     in_thread,
     join,
     python_process,
@@ -84,17 +86,17 @@ async def recv_touching(sock: zmtp.Socket, touched: Sequence[zmq.Socket]) -> byt
     """``sock.recv()``, touching the libzmq sockets meanwhile so that a bound one
     attaches its new peers (and sends its subscriptions)."""
     got: list[bytes] = []
-    async with trio.open_nursery() as nursery:
+    async with anyio.create_task_group() as tg:
 
         async def receive() -> None:
             got.append(await sock.recv())
-            nursery.cancel_scope.cancel()
+            tg.cancel_scope.cancel()
 
-        nursery.start_soon(receive)
+        tg.start_soon(receive)
         while True:
             for zsocket in touched:
                 zsocket.getsockopt(zmq.EVENTS)  # never blocks
-            await trio.sleep(0.005)  # pacing: the wait ends on the received report
+            await anyio.sleep(0.005)  # pacing: the wait ends on the received report
     return got[0]
 
 
@@ -105,7 +107,7 @@ async def recv_touching(sock: zmtp.Socket, touched: Sequence[zmq.Socket]) -> byt
 async def test_zmtp_pub_delivers_only_matching_messages_to_libzmq_sub(
     zmtp_socket, zsock, endpoints, binder
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         pub = zmtp_socket(zmtp.PUB)
         sub = zsock(zmq.SUB)
         sub.subscribe(b"weather")
@@ -125,7 +127,7 @@ async def test_zmtp_pub_filters_before_sending_so_the_wire_carries_only_matches(
     """A raw subscriber that filters nothing records every message the zmtp PUB put on
     its connection: only those matching its subscription of the moment, whether it
     subscribed with ZMTP 3.1 commands or ZMTP 3.0 messages."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         pub = zmtp_socket(zmtp.PUB)
         if binder == ZMTP_BINDS:
             ep = await pub.bind(Endpoints(transport, tmp_path).to_bind())
@@ -166,7 +168,7 @@ async def test_zmtp_sub_subscribes_in_the_form_the_publishers_version_wants(
         (3, 0): (b"\x00\x08\x01weather", b"\x00\x08\x00weather"),
         (3, 1): (b"\x04\x11\x09SUBSCRIBEweather", b"\x04\x0e\x06CANCELweather"),
     }[version]
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         sub = zmtp_socket(zmtp.SUB, subscribe=b"weather")
         ep = await sub.bind(Endpoints(transport, tmp_path).to_bind())
         peer = await RawPeer.connect(ep, SocketType.PUB, version)
@@ -174,7 +176,7 @@ async def test_zmtp_sub_subscribes_in_the_form_the_publishers_version_wants(
             assert (await peer.handshake()).version == version
             assert await peer.next_event() == Subscribe(b"weather")
             assert subscribe_wire in peer.wire
-            await peer.stream.send_all(peer.conn.send_message([b"weather", b"report"]))
+            await peer.stream.send(peer.conn.send_message([b"weather", b"report"]))
             assert await sub.recv_multipart() == [b"weather", b"report"]
             sub.unsubscribe(b"weather")
             assert await peer.next_event() == Cancel(b"weather")
@@ -188,7 +190,7 @@ async def test_zmtp_xpub_hears_libzmq_subscribers_once_per_topic_unless_verbose(
     """libzmq's SUB sends every SUBSCRIBE but only one CANCEL, when its own count of a
     topic drops to zero; zmtp's XPUB counts a topic once per peer (README: deliberate
     differences), so that one CANCEL ends it."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub = zmtp_socket(zmtp.XPUB, xpub_verbose=verbose)
         s1, s2 = zsock(zmq.SUB), zsock(zmq.SUB)
         await join(xpub, [s1, s2], binder, endpoints)
@@ -225,7 +227,7 @@ async def test_zmtp_xpub_reports_the_unsubscriptions_of_a_libzmq_subscriber_that
     connected, it "SHALL maintain the double queue whether or not the connection is
     established", so the subscriptions stay with the queue (as in libzmq, whose
     connecting XPUB reports nothing either)."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub = zmtp_socket(zmtp.XPUB)
         sub = zsock(zmq.SUB)
         await join(xpub, [sub], binder, endpoints)
@@ -240,7 +242,7 @@ async def test_zmtp_xpub_reports_the_unsubscriptions_of_a_libzmq_subscriber_that
 async def test_zmtp_xsub_sends_subscriptions_and_upstream_messages_to_libzmq_xpub(
     zmtp_socket, zsock, endpoints, binder
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xsub = zmtp_socket(zmtp.XSUB)
         xpub = zsock(zmq.XPUB)
         await join(xsub, [xpub], binder, endpoints)
@@ -261,11 +263,11 @@ async def test_zmtp_xsub_sends_subscriptions_and_upstream_messages_to_libzmq_xpu
 async def test_libzmq_pub_delivers_only_matching_messages_to_zmtp_sub(
     zmtp_socket, zsock, endpoints, binder
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         sub = zmtp_socket(zmtp.SUB, subscribe=b"weather")
         pub = zsock(zmq.PUB)
         await join(sub, [pub], binder, endpoints)
-        # libzmq's PUB never blocks on send: calling it here cannot stall trio.
+        # libzmq's PUB never blocks on send: calling it here cannot stall the event loop.
         await probe_until_delivered(lambda f: pub.send(f), zmtp_within(sub), b"weather")
         for msg in WEATHER_TRAFFIC:
             pub.send_multipart(msg)
@@ -283,7 +285,7 @@ async def test_zmtp_sub_receives_everything_from_three_libzmq_pubs(
     zmtp_socket, zsock, endpoints, binder
 ):
     per_pub = 50
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         sub = zmtp_socket(zmtp.SUB, subscribe=b"")
         pubs = [zsock(zmq.PUB) for _ in range(3)]
         await join(sub, pubs, binder, endpoints)
@@ -318,7 +320,7 @@ async def test_libzmq_proxy_forwards_subscriptions_up_and_messages_down_between_
     )
     proxy.start()
     try:
-        with trio.fail_after(TEST_TIMEOUT):
+        with anyio.fail_after(TEST_TIMEOUT):
             publisher = zmtp_socket(zmtp.XPUB)  # an XPUB, to see the subscription arrive
             subscriber = zmtp_socket(zmtp.SUB)
             await publisher.connect(frontend.last_endpoint.decode())
@@ -366,16 +368,12 @@ ctx.term()
 
 
 @contextlib.asynccontextmanager
-async def libzmq_publisher(endpoint: str, name: str) -> AsyncIterator[trio.Process]:
+async def libzmq_publisher(endpoint: str, name: str) -> AsyncIterator[Process]:
     """Run PUBLISHER_SCRIPT; yields once it printed ``ready``. Killed on exit."""
     async with python_process(PUBLISHER_SCRIPT, endpoint, name) as proc:
         assert proc.stdout is not None
-        line = b""
-        while not line.endswith(b"\n"):
-            chunk = await proc.stdout.receive_some(64)
-            assert chunk, f"the publisher exited before it was ready ({line!r})"
-            line += chunk
-        assert line == b"ready\n"
+        line = await Lines(proc.stdout).next()
+        assert line == "ready", f"the publisher exited before it was ready ({line!r})"
         yield proc
 
 
@@ -383,7 +381,7 @@ async def test_zmtp_sub_subscribes_again_to_a_restarted_libzmq_publisher_process
     zmtp_socket, endpoints
 ):
     endpoint = endpoints.unused()
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         sub = zmtp_socket(zmtp.SUB, subscribe=b"A ", reconnect_ivl=20)
         async with sub.monitor(zmtp.Event.DISCONNECTED) as monitor:
             await sub.connect(endpoint)
@@ -419,7 +417,7 @@ async def test_a_stalled_libzmq_subscriber_slows_neither_the_zmtp_pub_nor_the_ot
     (tracemalloc, which also counts the bytes pyzmq hands the fast reader's thread).
     Observed: 0.84 MB, with 770 to 940 of the 1000 messages dropped for the stalled one."""
     bound = 2 * (2 * SLOW_HWM * SLOW_MSG_SIZE + READ_SIZE + BATCH_BYTES)
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub = zmtp_socket(zmtp.XPUB, sndhwm=SLOW_HWM, xpub_verbose=True)
         fast = zsock(zmq.SUB)
         slow = zsock(zmq.SUB, rcvhwm=SLOW_HWM, rcvbuf=4096)

@@ -8,10 +8,10 @@ routing ids crossing in both directions, and ``req_correlate`` / ``req_relaxed``
 request ids on the wire.
 
 Every test runs over tcp and ipc, and (unless the scenario fixes who binds) once with
-zmtp binding and once with libzmq binding. libzmq never runs on the trio thread: its
-blocking calls go through ``trio.to_thread`` and every libzmq socket has 5 s send and
+zmtp binding and once with libzmq binding. libzmq never runs on the event loop's thread:
+its blocking calls go through ``anyio.to_thread`` and every libzmq socket has 5 s send and
 receive timeouts (the ``zsock`` fixture); every test body runs under
-``trio.fail_after``. Nothing sleeps: zmtp waits on its monitor and on messages.
+``anyio.fail_after``. Nothing sleeps: zmtp waits on its monitor and on messages.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ import itertools
 import struct
 from collections.abc import Callable, Sequence
 
+import anyio
 import pytest
-import trio
 import zmq
+from engines import Engine
 from libzmq_helpers import TIMEOUT, ZMTP_BINDS, Msg, in_thread, join
 
 import zmtp
@@ -90,12 +91,12 @@ REQUESTS: list[Msg] = [[b"Hello"], [b"multi", b"part"], [b""], [b"", b"empty", b
 async def test_zmtp_req_and_libzmq_rep_exchange_requests_and_replies(
     zmtp_socket, zsock, endpoints, binder
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         req = zmtp_socket(zmtp.REQ)
         rep = zsock(zmq.REP)
         await join(req, [rep], binder, endpoints)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(in_thread, answer, rep, len(REQUESTS))
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(in_thread, answer, rep, len(REQUESTS))
             for request in REQUESTS:
                 await req.send_multipart(request)
                 assert await req.recv_multipart() == [b"re", *request]
@@ -104,17 +105,17 @@ async def test_zmtp_req_and_libzmq_rep_exchange_requests_and_replies(
 async def test_libzmq_req_and_zmtp_rep_exchange_requests_and_replies(
     zmtp_socket, zsock, endpoints, binder
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         rep = zmtp_socket(zmtp.REP)
         req = zsock(zmq.REQ)
         await join(rep, [req], binder, endpoints)
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as tg:
 
             async def client() -> None:
                 replies = await in_thread(round_trips, req, REQUESTS)
                 assert replies == [[b"re", *r] for r in REQUESTS]
 
-            nursery.start_soon(client)
+            tg.start_soon(client)
             for request in REQUESTS:
                 assert await rep.recv_multipart() == request
                 await rep.send_multipart([b"re", *request])
@@ -135,7 +136,7 @@ def router_answers(router: zmq.Socket, replies: Callable[[Msg], list[Msg]]) -> M
 async def test_zmtp_req_reaches_a_libzmq_router_as_routing_id_delimiter_body(
     zmtp_socket, zsock, endpoints, binder
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         req = zmtp_socket(zmtp.REQ)
         router = zsock(zmq.ROUTER)
         await join(req, [router], binder, endpoints)
@@ -154,7 +155,7 @@ async def test_zmtp_req_reaches_a_libzmq_router_as_routing_id_delimiter_body(
 async def test_libzmq_dealer_envelope_comes_back_whole_from_zmtp_rep(
     zmtp_socket, zsock, endpoints, binder
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         rep = zmtp_socket(zmtp.REP)
         dealer = zsock(zmq.DEALER)
         await join(rep, [dealer], binder, endpoints)
@@ -168,16 +169,16 @@ async def test_libzmq_dealer_envelope_comes_back_whole_from_zmtp_rep(
 async def test_libzmq_req_routing_id_shows_up_in_the_zmtp_router(
     zmtp_socket, zsock, endpoints, binder
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         router = zmtp_socket(zmtp.ROUTER)
         req = zsock(zmq.REQ, routing_id=b"libzmq-req")
         await join(router, [req], binder, endpoints)
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as tg:
 
             async def client() -> None:
                 assert await in_thread(round_trips, req, [[b"ABC"]]) == [[b"DEF"]]
 
-            nursery.start_soon(client)
+            tg.start_soon(client)
             assert await router.recv_multipart() == [b"libzmq-req", b"", b"ABC"]
             await router.send_multipart([b"libzmq-req", b"", b"DEF"])
 
@@ -185,7 +186,7 @@ async def test_libzmq_req_routing_id_shows_up_in_the_zmtp_router(
 async def test_zmtp_dealer_routing_id_shows_up_in_the_libzmq_router(
     zmtp_socket, zsock, endpoints, binder
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         dealer = zmtp_socket(zmtp.DEALER, routing_id=b"zmtp-dealer")
         router = zsock(zmq.ROUTER)
         await join(dealer, [router], binder, endpoints)
@@ -200,7 +201,7 @@ async def test_routers_of_both_libraries_route_to_each_other_by_explicit_ids(
 ):
     """The connecting ROUTER names its peer with ``connect_routing_id`` (libzmq's
     ZMQ_CONNECT_ROUTING_ID); the binding one knows it by its announced Identity."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         ours = zmtp_socket(zmtp.ROUTER, routing_id=b"Z", router_mandatory=True)
         theirs = zsock(zmq.ROUTER, routing_id=b"L", router_mandatory=1)
         if binder == ZMTP_BINDS:
@@ -221,7 +222,7 @@ async def test_routers_of_both_libraries_route_to_each_other_by_explicit_ids(
 async def test_zmtp_router_mandatory_raises_host_unreachable_for_unknown_and_gone_ids(
     zmtp_socket, zsock, endpoints, binder
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         router = zmtp_socket(zmtp.ROUTER, router_mandatory=True)
         dealer = zsock(zmq.DEALER, routing_id=b"known")
         await join(router, [dealer], binder, endpoints)
@@ -243,13 +244,13 @@ async def test_zmtp_router_mandatory_raises_host_unreachable_for_unknown_and_gon
 async def test_zmtp_req_load_balances_over_three_libzmq_reps_in_turn(
     zmtp_socket, zsock, endpoints, binder
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         req = zmtp_socket(zmtp.REQ)
         reps = [zsock(zmq.REP) for _ in range(3)]
         await join(req, reps, binder, endpoints, in_turn=True)
         answered = []
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(in_thread, serve_polled, reps, 9)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(in_thread, serve_polled, reps, 9)
             for n in range(9):
                 await req.send(b"%d" % n)
                 index, body = await req.recv_multipart()
@@ -263,12 +264,12 @@ async def test_zmtp_rep_serves_three_libzmq_reqs_each_its_own_replies(
     zmtp_socket, zsock, endpoints, binder
 ):
     per_req = 10
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         rep = zmtp_socket(zmtp.REP)
         reqs = [zsock(zmq.REQ) for _ in range(3)]
         await join(rep, reqs, binder, endpoints, in_turn=True)
         served: list[int] = []
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as tg:
             for k, req in enumerate(reqs):
 
                 async def client(k: int = k, req: zmq.Socket = req) -> None:
@@ -276,7 +277,7 @@ async def test_zmtp_rep_serves_three_libzmq_reqs_each_its_own_replies(
                     replies = await in_thread(round_trips, req, requests)
                     assert replies == [[b"for", *r] for r in requests]
 
-                nursery.start_soon(client)
+                tg.start_soon(client)
             for _ in range(3 * per_req):
                 k, n = await rep.recv_multipart()
                 served.append(int(k))
@@ -288,8 +289,10 @@ async def test_zmtp_rep_serves_three_libzmq_reqs_each_its_own_replies(
 # Multi-hop: REQ -> ROUTER/DEALER proxy -> REP, with hops of both libraries
 
 
-async def test_libzmq_reqs_reach_libzmq_reps_through_a_zmtp_proxy(zmtp_socket, zsock, endpoints):
-    with trio.fail_after(TEST_TIMEOUT):
+async def test_libzmq_reqs_reach_libzmq_reps_through_a_zmtp_proxy(
+    engine: Engine, zmtp_socket, zsock, endpoints
+):
+    with anyio.fail_after(TEST_TIMEOUT):
         frontend = zmtp_socket(zmtp.ROUTER)
         backend = zmtp_socket(zmtp.DEALER)
         front_ep = await frontend.bind(endpoints.to_bind())
@@ -300,9 +303,9 @@ async def test_libzmq_reqs_reach_libzmq_reps_through_a_zmtp_proxy(zmtp_socket, z
             rep.connect(back_ep)
         for req in reqs:
             req.connect(front_ep)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(zmtp.proxy, frontend, backend)
-            async with trio.open_nursery() as work:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(engine.proxy, frontend, backend)
+            async with anyio.create_task_group() as work:
                 work.start_soon(in_thread, serve_polled, reps, 6)
                 for k, req in enumerate(reqs):
 
@@ -313,11 +316,11 @@ async def test_libzmq_reqs_reach_libzmq_reps_through_a_zmtp_proxy(zmtp_socket, z
                         assert all(r[0] in (b"0", b"1") for r in replies)
 
                     work.start_soon(client)
-            nursery.cancel_scope.cancel()
+            tg.cancel_scope.cancel()
 
 
 async def test_zmtp_reqs_reach_zmtp_reps_through_a_libzmq_proxy(zmtp_socket, zsock, ctx, endpoints):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         frontend = zsock(zmq.ROUTER)
         backend = zsock(zmq.DEALER)
         frontend.bind(endpoints.to_bind())
@@ -345,13 +348,13 @@ async def test_zmtp_reqs_reach_zmtp_reps_through_a_libzmq_proxy(zmtp_socket, zso
                 assert echo == [b"%d" % k, b"%d" % n], "a reply reached the wrong REQ"
                 assert name in (b"rep0", b"rep1")
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(in_thread, zmq.proxy_steerable, frontend, backend, None, control)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(in_thread, zmq.proxy_steerable, frontend, backend, None, control)
             try:
-                async with trio.open_nursery() as servers:
+                async with anyio.create_task_group() as servers:
                     for j, rep in enumerate(reps):
                         servers.start_soon(serve, j, rep)
-                    async with trio.open_nursery() as clients:
+                    async with anyio.create_task_group() as clients:
                         for k, req in enumerate(reqs):
                             clients.start_soon(client, k, req)
                     servers.cancel_scope.cancel()
@@ -365,12 +368,12 @@ async def test_zmtp_reqs_reach_zmtp_reps_through_a_libzmq_proxy(zmtp_socket, zso
 
 async def test_zmtp_req_correlate_against_libzmq_rep(zmtp_socket, zsock, endpoints, binder):
     """libzmq's REP echoes the request id as part of the envelope."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         req = zmtp_socket(zmtp.REQ, req_correlate=True)
         rep = zsock(zmq.REP)
         await join(req, [rep], binder, endpoints)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(in_thread, answer, rep, 3)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(in_thread, answer, rep, 3)
             for n in range(3):
                 await req.send(b"%d" % n)
                 assert await req.recv_multipart() == [b"re", b"%d" % n]
@@ -379,7 +382,7 @@ async def test_zmtp_req_correlate_against_libzmq_rep(zmtp_socket, zsock, endpoin
 async def test_zmtp_relaxed_correlated_req_drops_a_stale_reply_from_a_libzmq_router(
     zmtp_socket, zsock, endpoints, binder
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         req = zmtp_socket(zmtp.REQ, req_correlate=True, req_relaxed=True)
         router = zsock(zmq.ROUTER)
         await join(req, [router], binder, endpoints)
@@ -400,7 +403,7 @@ async def test_libzmq_relaxed_correlated_req_drops_a_stale_reply_from_a_zmtp_rep
 ):
     """zmtp's REP keeps libzmq's request id in the envelope it puts back, so libzmq's
     REQ can tell the reply to an abandoned request from the current one."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         rep = zmtp_socket(zmtp.REP)
         req = zsock(zmq.REQ, req_correlate=1, req_relaxed=1)
         await join(rep, [req], binder, endpoints)
@@ -416,16 +419,16 @@ async def test_libzmq_relaxed_correlated_req_drops_a_stale_reply_from_a_zmtp_rep
 async def test_libzmq_correlated_req_reaches_a_zmtp_router_with_its_request_id(
     zmtp_socket, zsock, endpoints, binder
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         router = zmtp_socket(zmtp.ROUTER)
         req = zsock(zmq.REQ, req_correlate=1, routing_id=b"R")
         await join(router, [req], binder, endpoints)
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as tg:
 
             async def client() -> None:
                 assert await in_thread(round_trips, req, [[b"job"]]) == [[b"done"]]
 
-            nursery.start_soon(client)
+            tg.start_soon(client)
             rid, request_id, delimiter, body = await router.recv_multipart()
             assert (rid, len(request_id), delimiter, body) == (b"R", 4, b"", b"job")
             other_id = REQUEST_ID.pack(REQUEST_ID.unpack(request_id)[0] ^ 0xFFFF)

@@ -23,8 +23,8 @@ What libzmq 4.3.5 was seen doing (no RFC promises these):
 * a ZAP handler (zmtp's or pyzmq's) gives a CURVE client its key in Z85 as User-Id,
   and a PLAIN client its user name.
 
-libzmq runs in worker threads (``trio.to_thread``) with 5 s socket timeouts; every test
-body runs under ``trio.fail_after``. Nothing sleeps: waits are on monitors (zmtp's and
+libzmq runs in worker threads (``anyio.to_thread``) with 5 s socket timeouts; every test
+body runs under ``anyio.fail_after``. Nothing sleeps: waits are on monitors (zmtp's and
 libzmq's) and messages.
 """
 
@@ -34,10 +34,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
-import trio
 import zmq
 import zmq.auth
+from engines import Engine
 from libzmq_helpers import HOST, echo_n, in_thread
 from zmq.auth.thread import ThreadAuthenticator
 
@@ -118,8 +119,8 @@ def plain_client(user: str, password: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def zmtp_auth(zctx: zmtp.Context) -> AsyncIterator[zmtp.auth.Authenticator]:
-    async with zmtp.auth.Authenticator(zctx) as authenticator:
+async def zmtp_auth(engine: Engine, zctx: zmtp.Context) -> AsyncIterator[zmtp.auth.Authenticator]:
+    async with engine.Authenticator(zctx) as authenticator:
         yield authenticator
 
 
@@ -181,14 +182,14 @@ def frames_with_properties(zsocket: zmq.Socket) -> list[zmq.Frame]:
 async def test_curve_dealer_router_exchange_multipart_and_1mib_messages_with_libzmq(
     zmtp_socket, zsock, zmtp_role
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         if zmtp_role == "zmtp-client":
             router = zsock(zmq.ROUTER, **curve_server())
             dealer = zmtp_socket(zmtp.DEALER, **curve_client())
             outcome = await zmtp_connect(dealer, libzmq_bind(router))
             assert outcome.event == Event.HANDSHAKE_SUCCEEDED
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(in_thread, echo_n, router, len(MESSAGES))
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(in_thread, echo_n, router, len(MESSAGES))
                 for msg in MESSAGES:
                     await dealer.send_multipart(msg)
                 got = [await dealer.recv_multipart() for _ in MESSAGES]
@@ -203,8 +204,8 @@ async def test_curve_dealer_router_exchange_multipart_and_1mib_messages_with_lib
                 for _ in MESSAGES:
                     await router.send_multipart(await router.recv_multipart())
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(echo)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(echo)
                 got = await in_thread(send_all_then_recv, dealer, MESSAGES)
         assert got == MESSAGES
 
@@ -220,7 +221,7 @@ async def test_curve_pub_sub_with_libzmq_delivers_only_subscribed_messages(
     for msg in MESSAGES:
         traffic += [[b"sports", b"not subscribed"], [b"weather", *msg]]
     wanted = [msg for msg in traffic if msg[0] == b"weather"]
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         if zmtp_role == "zmtp-pub-server":
             pub = zmtp_socket(zmtp.PUB, **curve_server())
             ep = await pub.bind(f"tcp://{HOST}:*")
@@ -243,7 +244,7 @@ async def test_curve_pub_sub_with_libzmq_delivers_only_subscribed_messages(
             assert outcome.event == Event.HANDSHAKE_SUCCEEDED
             while True:
                 await in_thread(pub.send_multipart, probe)
-                with trio.move_on_after(0.05):
+                with anyio.move_on_after(0.05):
                     await sub.recv_multipart()
                     break
 
@@ -267,7 +268,7 @@ async def test_curve_pub_sub_with_libzmq_delivers_only_subscribed_messages(
 async def test_a_zmtp_client_with_the_wrong_server_key_fails_against_libzmq(
     zmtp_socket, zsock, monitor
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         router = zsock(zmq.ROUTER, **curve_server())
         on_libzmq = monitor(router)
         dealer = zmtp_socket(
@@ -286,7 +287,7 @@ async def test_a_zmtp_client_with_the_wrong_server_key_fails_against_libzmq(
 async def test_a_libzmq_client_with_the_wrong_server_key_fails_against_zmtp(
     zmtp_socket, zsock, monitor
 ):
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         router = zmtp_socket(zmtp.ROUTER, **curve_server())
         ep = await router.bind(f"tcp://{HOST}:*")
         dealer = zsock(zmq.DEALER, **curve_client(server_public=IMPOSTOR[0]))
@@ -305,7 +306,7 @@ async def test_zmtp_authenticator_refuses_a_libzmq_client_key_not_on_its_allow_l
     zmtp_socket, zsock, monitor, zmtp_auth
 ):
     zmtp_auth.configure_curve(location=[CLIENT[0]])
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         router = zmtp_socket(zmtp.ROUTER, **curve_server())
         ep = await router.bind(f"tcp://{HOST}:*")
         stranger = zsock(zmq.DEALER, **curve_client(keys=STRANGER))
@@ -335,7 +336,7 @@ async def test_pyzmq_authenticator_refuses_a_zmtp_client_key_not_on_its_allow_li
     auth.start()
     try:
         auth.configure_curve(domain="*", location=tmp_path)  # the public .key files
-        with trio.fail_after(TEST_TIMEOUT):
+        with anyio.fail_after(TEST_TIMEOUT):
             router = zsock(zmq.ROUTER, **curve_server())
             on_libzmq = monitor(router)
             ep = libzmq_bind(router)
@@ -367,7 +368,7 @@ async def test_zmtp_plain_server_with_zap_judges_a_libzmq_client(
     zmtp_socket, zsock, monitor, zmtp_auth, password
 ):
     zmtp_auth.configure_plain(passwords={"admin": "secret"})
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         pull = zmtp_socket(zmtp.PULL, plain_server=True)
         ep = await pull.bind(f"tcp://{HOST}:*")
         push = zsock(zmq.PUSH, **plain_client("admin", password))
@@ -394,7 +395,7 @@ async def test_libzmq_plain_server_with_zap_judges_a_zmtp_client(
     zmtp_socket, zsock, monitor, zap, password
 ):
     # ``zap``: pyzmq's ThreadAuthenticator admitting admin / secret (interop/conftest.py).
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         pull = zsock(zmq.PULL, plain_server=True)
         on_libzmq = monitor(pull)
         ep = libzmq_bind(pull)

@@ -34,10 +34,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
+import anyio
 import pytest
-import trio
-import trio.testing
 import zmq
+from engines import settle
 from pubsub_helpers import probe_until_delivered, zmtp_within
 
 import zmtp
@@ -119,7 +119,7 @@ async def no_report_pending(xpub: zmtp.Socket, *subs: zmtp.Socket) -> None:
 async def test_pub_sends_a_message_to_a_subscriber_of_every_topic(make: Make, endpoint):
     """PUB: "MAY ... send messages only to subscribers who have a matching
     subscription"; the empty subscription matches everything (test_pubsub.cpp)."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         pub, sub = make(zmtp.PUB), make(zmtp.SUB)
         await link(pub, endpoint(), sub)
         sub.subscribe(b"")
@@ -134,7 +134,7 @@ async def test_pub_compares_the_subscription_with_the_start_of_the_first_frame_i
     """PUB: "SHALL perform a binary comparison of the subscription against the start of
     the first frame of the message"."""
     topic = b"\x00\xffA"
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         pub, sub = make(zmtp.PUB), make(zmtp.SUB)
         await link(pub, endpoint(), sub)
         sub.subscribe(topic)
@@ -147,7 +147,7 @@ async def test_pub_compares_the_subscription_with_the_start_of_the_first_frame_i
 
 async def test_pub_silently_discards_messages_that_subscribers_send_it(make: Make, endpoint):
     """PUB: "SHALL silently discard any messages that subscribers send it"."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         pub, xsub = make(zmtp.PUB), make(zmtp.XSUB)
         await link(pub, endpoint(), xsub)
         for i in range(100):
@@ -169,7 +169,7 @@ async def test_xpub_queues_sndhwm_messages_for_a_subscriber_that_does_not_read(
     """PUB/XPUB: "SHALL maintain a single outgoing message queue for each connected
     subscriber" of "a runtime-configurable limit": ``hwm`` messages sent to a subscriber
     that reads nothing are all delivered (test_hwm_pubsub.cpp, test_defaults)."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub, sub = make(zmtp.XPUB, sndhwm=hwm), make(zmtp.SUB, subscribe=b"")
         await link(xpub, endpoint(), sub)
         assert await xpub.recv() == b"\x01"
@@ -184,7 +184,7 @@ async def test_xpub_nodrop_refuses_with_again_and_loses_nothing(make: Make, endp
     subscriber is full" with Again (test_hwm_pubsub.cpp, test_blocking): 600 messages
     through a queue of 200 arrive, every one."""
     hwm, total = 200, 600
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub = make(zmtp.XPUB, sndhwm=hwm, xpub_nodrop=True)
         sub = make(zmtp.SUB, subscribe=b"", rcvhwm=hwm)
         await link(xpub, endpoint(), sub)
@@ -220,7 +220,7 @@ async def test_xpub_nodrop_with_sndtimeo_zero_raises_again_after_what_the_queues
     exactly what was accepted."""
     hwm = 2000
     body = bytes(1024)  # libzmq's are empty: 1 KiB keeps what tcp buffers countable
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub = make(zmtp.XPUB, sndhwm=hwm, xpub_nodrop=True)
         sub = make(zmtp.SUB, subscribe=b"")
         await link(xpub, endpoint(), sub)
@@ -241,7 +241,7 @@ async def test_xpub_nodrop_with_sndtimeo_zero_raises_again_after_what_the_queues
         assert accepted >= hwm
         for _ in range(accepted):
             assert await sub.recv() == body
-        await trio.testing.wait_all_tasks_blocked(KERNEL_CUSHION)
+        await settle(KERNEL_CUSHION)
         with pytest.raises(zmtp.Again):
             sub.recv_nowait()
 
@@ -249,7 +249,7 @@ async def test_xpub_nodrop_with_sndtimeo_zero_raises_again_after_what_the_queues
 async def test_hwm_counts_messages_queued_now_not_messages_ever_sent(make: Make, endpoint):
     """test_hwm_pubsub.cpp, test_reset_hwm: with a HWM of 50, 40 messages sent and read,
     then 40 more, lose nothing."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         pub = make(zmtp.XPUB, sndhwm=50)
         sub = make(zmtp.SUB, rcvhwm=50, subscribe=b"")
         await link(pub, endpoint(), sub)
@@ -267,7 +267,7 @@ async def test_hwm_counts_messages_queued_now_not_messages_ever_sent(make: Make,
 async def test_xpub_welcome_msg_reaches_a_subscriber_of_it(make: Make, endpoint):
     """test_xpub_welcome_msg.cpp: the subscriber subscribes to "W" before connecting;
     the XPUB reports the subscription and the subscriber receives "W"."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub = make(zmtp.XPUB, xpub_welcome_msg=b"W")
         sub = make(zmtp.SUB, subscribe=b"W")
         await link(xpub, endpoint(), sub)
@@ -280,7 +280,7 @@ async def test_xpub_verbose_one_subscriber(make: Make, endpoint):
     commands delivered to its calling application so that multiple identical
     subscriptions result in a single command only": a repeated subscription is filtered
     out, unless ``xpub_verbose``."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub, sub = make(zmtp.XPUB), make(zmtp.SUB)
         await link(xpub, endpoint(), sub)
         sub.subscribe(b"A")
@@ -300,7 +300,7 @@ async def test_xpub_verbose_one_subscriber(make: Make, endpoint):
 async def test_xpub_verbose_two_subscribers(make: Make, endpoint):
     """test_xpub_verbose.cpp, two_subs: the same topic from a second subscriber is
     filtered out, unless ``xpub_verbose``."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub, sub0, sub1 = make(zmtp.XPUB), make(zmtp.SUB), make(zmtp.SUB)
         await link(xpub, endpoint(), sub0, sub1)
         sub0.subscribe(b"A")
@@ -323,7 +323,7 @@ async def test_xpub_verboser_one_subscriber(make: Make, endpoint):
     """test_xpub_verbose.cpp, verboser_one_sub: the subscriber counts its subscriptions
     and sends an unsubscription only for the last; an unsubscription from a topic it
     does not have is not sent at all, even to an ``xpub_verboser`` XPUB."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub, sub = make(zmtp.XPUB), make(zmtp.SUB)
         await link(xpub, endpoint(), sub)
         sub.unsubscribe(b"A")  # does not exist: filtered by the SUB
@@ -353,7 +353,7 @@ async def test_xpub_verboser_one_subscriber(make: Make, endpoint):
 async def test_xpub_verboser_two_subscribers(make: Make, endpoint):
     """test_xpub_verbose.cpp, verboser_two_subs: without ``xpub_verboser`` only the
     last unsubscription of a topic is reported; with it, every one."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub, sub0, sub1 = make(zmtp.XPUB), make(zmtp.SUB), make(zmtp.SUB)
         await link(xpub, endpoint(), sub0, sub1)
         sub0.subscribe(b"A")
@@ -390,7 +390,7 @@ async def test_xpub_delivers_user_messages_an_xsub_sends_upstream(make: Make, en
     these messages to its calling application". A message is a subscription only if
     it has one frame starting with 1 or 0; the XSUB sends an unsubscription only for
     a topic it has."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub, xsub = make(zmtp.XPUB), make(zmtp.XSUB)
         await link(xpub, endpoint(), xsub)
         await xsub.send(b"\x02A")
@@ -411,7 +411,7 @@ async def test_xpub_keeps_the_order_of_each_subscribers_upstream_messages(make: 
     it arrives, so upstream messages reach the application in arrival order. What
     both guarantee is checked: every message, each peer's in order."""
     per_xsub = 30
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub = make(zmtp.XPUB)
         xsubs = [make(zmtp.XSUB) for _ in range(3)]
         await link(xpub, endpoint(), *xsubs)
@@ -428,7 +428,7 @@ async def test_xpub_keeps_the_order_of_each_subscribers_upstream_messages(make: 
 async def test_xsub_sends_every_message_to_every_connected_publisher(make: Make, endpoint):
     """XSUB: "SHALL send all messages to all connected publishers"; "SHALL send subscribe
     and unsubscribe requests to publishers"."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xsub = make(zmtp.XSUB)
         xpubs = [make(zmtp.XPUB), make(zmtp.XPUB)]
         for xpub in xpubs:
@@ -448,14 +448,14 @@ async def test_xpub_rcvhwm_bounds_the_upstream_messages_it_holds_unread(make: Ma
     ``sndhwm`` (inproc, where the two share one queue)."""
     rcvhwm, sndhwm, size = 10, 100, 1024
     bound = sndhwm + 2 * rcvhwm + READ_SIZE // size + 1
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub = make(zmtp.XPUB, rcvhwm=rcvhwm)
         xsub = make(zmtp.XSUB, sndhwm=sndhwm)
         await link(xpub, endpoint(), xsub)
         for r in range(30):
             for i in range(100):
                 xsub.send_multipart_nowait([b"%06d" % (r * 100 + i) + bytes(size - 6)])
-            await trio.testing.wait_all_tasks_blocked()
+            await anyio.wait_all_tasks_blocked()
         held = 0
         while True:
             try:
@@ -475,7 +475,7 @@ async def test_xpub_manual_routes_a_subscription_under_the_topic_the_application
 ):
     """test_xpub_manual.cpp, basic: the XSUB subscribes to A, the application
     subscribes that peer to B instead; of A and B, the XSUB receives B."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub, xsub = make(zmtp.XPUB, xpub_manual=True), make(zmtp.XSUB)
         await link(xpub, endpoint(), xsub)
         await xsub.send(b"\x01A")
@@ -493,7 +493,7 @@ async def test_xpub_manual_routes_under_the_chosen_topic_to_a_libzmq_xsub(
     make: Make, endpoint, zsock
 ):
     """The same rule with libzmq's XSUB, which does not filter: B arrives."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub = make(zmtp.XPUB, xpub_manual=True)
         ep = await xpub.bind(endpoint())
         xsub = zsock(zmq.XSUB)
@@ -503,14 +503,14 @@ async def test_xpub_manual_routes_under_the_chosen_topic_to_a_libzmq_xsub(
         xpub.subscribe(b"B")
         await xpub.send(b"A")
         await xpub.send(b"B")
-        assert await trio.to_thread.run_sync(xsub.recv) == b"B"
+        assert await anyio.to_thread.run_sync(xsub.recv) == b"B"
 
 
 async def test_xpub_manual_unsubscribes_as_the_application_says(make: Make, endpoint, transport):
     """test_xpub_manual.cpp, unsubscribe_manual: subscriptions A and B become XA and XB;
     the unsubscription of A becomes that of XA; when the subscriber leaves, its
     remaining subscription (B) is reported as an unsubscription."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub, xsub = make(zmtp.XPUB, xpub_manual=True), make(zmtp.XSUB)
         await link(xpub, endpoint(), xsub)
         await xsub.send(b"\x01A")
@@ -562,7 +562,7 @@ async def test_xpub_manual_proxy_reports_the_unsubscriptions_of_subscribers_that
     """test_xpub_manual.cpp, xpub_proxy_unsubscribe_on_disconnect: two subscribers of
     "1" behind a manual proxy get the publisher's message; when both leave, the proxy
     hears two unsubscriptions (one per subscriber)."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xsub_proxy, xpub_proxy, pub, backend = await manual_proxy(make, endpoint)
         subs = [make(zmtp.SUB), make(zmtp.SUB)]
         for sub in subs:
@@ -586,7 +586,7 @@ async def test_xpub_manual_subscribe_applies_to_the_sender_of_the_subscription_r
 ):
     """test_xpub_manual.cpp, missing_subscriptions: two subscribers subscribe in quick
     succession, before the proxy confirms the first; each must still get its topic."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xsub_proxy, xpub_proxy, pub, backend = await manual_proxy(make, endpoint)
         sub1, sub2 = make(zmtp.SUB), make(zmtp.SUB)
         async with xpub_proxy.monitor(zmtp.Event.HANDSHAKE_SUCCEEDED) as monitor:
@@ -595,14 +595,14 @@ async def test_xpub_manual_subscribe_applies_to_the_sender_of_the_subscription_r
                 await monitor.wait_for(zmtp.Event.HANDSHAKE_SUCCEEDED)
         sub1.subscribe(b"1")
         sub2.subscribe(b"2")
-        await trio.testing.wait_all_tasks_blocked(KERNEL_CUSHION)  # both have arrived
+        await settle(KERNEL_CUSHION)  # both have arrived
         # Over tcp the two connections race: either may come first.
         confirmed = {await confirm(xpub_proxy, xsub_proxy, pub) for _ in range(2)}
         assert confirmed == {b"\x011", b"\x012"}
         for topic in (b"1", b"2"):
             await pub.send_multipart([topic, b"X"])
             await xpub_proxy.send_multipart(await xsub_proxy.recv_multipart())
-        await trio.testing.wait_all_tasks_blocked(KERNEL_CUSHION)
+        await settle(KERNEL_CUSHION)
         assert sub1.recv_multipart_nowait() == [b"1", b"X"]
         assert sub2.recv_multipart_nowait() == [b"2", b"X"]
 
@@ -613,7 +613,7 @@ async def test_xpub_manual_forgets_a_departed_subscriber_and_serves_its_successo
     """test_xpub_manual.cpp, unsubscribe_cleanup: A is routed as XA; the subscriber
     leaves (its unsubscription of A is reported); a new one subscribes to B, routed as
     XB: only XB reaches the new one."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub = make(zmtp.XPUB, xpub_manual=True)
         xsub = make(zmtp.XSUB)
         ep = await link(xpub, endpoint(), xsub)
@@ -652,7 +652,7 @@ async def test_subscriptions_and_messages_forwarded_by_hand_between_xsub_and_xpu
 ):
     """test_sub_forward.cpp: a device made of an XSUB and an XPUB, with the application
     passing the subscription upstream and the message downstream."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         xpub, xsub = make(zmtp.XPUB), make(zmtp.XSUB)
         pub, sub = make(zmtp.XPUB), make(zmtp.SUB)  # pub: an XPUB, to see it subscribed
         await link(xsub, endpoint(), pub)
@@ -676,14 +676,14 @@ async def test_sub_keeps_what_a_publisher_delivered_before_it_disconnected(
     SHALL discard any messages it contains." zmtp departs from this on purpose (see
     zmtp/routing/fq.py: nothing a peer delivered is lost): messages already received
     stay readable after the publisher is gone."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         sub, xpub = make(zmtp.SUB, subscribe=b""), make(zmtp.XPUB)
         await link(sub, endpoint(), xpub)
         assert await xpub.recv() == b"\x01"
         for i in range(3):
             await xpub.send(b"%d" % i)
         assert await sub.recv() == b"0"  # the connection delivers in order ...
-        await trio.testing.wait_all_tasks_blocked(KERNEL_CUSHION)  # ... and all of it
+        await settle(KERNEL_CUSHION)  # ... and all of it
         async with sub.monitor(zmtp.Event.DISCONNECTED) as monitor:
             await xpub.close()
             if transport != "inproc":

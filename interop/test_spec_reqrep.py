@@ -11,7 +11,7 @@ where libzmq leaves its own test disabled, the test says so.
 
 libzmq's tests wait ``SETTLE_TIME`` for connections; these wait for the handshake
 events of both sides instead, and where a rule is about messages that have all
-arrived, for ``trio.testing.wait_all_tasks_blocked`` (every zmtp task has run as far as
+arrived, for ``anyio.wait_all_tasks_blocked`` (every zmtp task has run as far as
 it can). Nothing sleeps.
 """
 
@@ -21,9 +21,8 @@ import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import anyio
 import pytest
-import trio
-import trio.testing
 import zmq
 from libzmq_helpers import TIMEOUT, in_thread
 from zmq.utils.monitor import recv_monitor_message
@@ -138,16 +137,16 @@ async def completes_before_blocking(fn: Callable[..., Any], *args: Any) -> bool:
     """Start ``fn(*args)``, cancel it once every task is blocked; True if it had
     completed by then (it did not block)."""
     completed = False
-    async with trio.open_nursery() as nursery:
+    async with anyio.create_task_group() as tg:
 
         async def run() -> None:
             nonlocal completed
             await fn(*args)
             completed = True
 
-        nursery.start_soon(run)
-        await trio.testing.wait_all_tasks_blocked()
-        nursery.cancel_scope.cancel()
+        tg.start_soon(run)
+        await anyio.wait_all_tasks_blocked()
+        tg.cancel_scope.cancel()
     return completed
 
 
@@ -170,7 +169,7 @@ async def test_req_routes_outgoing_requests_round_robin_to_connected_peers(
     """REQ "SHALL route outgoing messages to connected peers using a round-robin
     strategy" (libzmq's test_round_robin_out): five REPs, five requests, each REP
     used once, in the order they connected."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         req = zmtp_socket(zmtp.REQ)
         endpoint = await req.bind(bind_address())
         reps = [peer("REP") for _ in range(5)]
@@ -187,7 +186,7 @@ async def test_req_sends_an_empty_delimiter_then_the_data_frames(zmtp_socket, pe
     delimiter, consisting of an empty frame, added by the REQ socket; one or more data
     frames, comprising the message visible to the application" (libzmq's
     test_req_message_format, seen through a ROUTER)."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         req = zmtp_socket(zmtp.REQ)
         endpoint = await req.bind(bind_address())
         router = peer("ROUTER")
@@ -204,7 +203,7 @@ async def test_req_blocks_on_send_when_it_has_no_connected_peers(zmtp_socket):
     """REQ "SHALL block on sending, or return a suitable error, when it has no
     connected peers" (libzmq's test_block_on_send_no_peers: EAGAIN with DONTWAIT and
     after SNDTIMEO)."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         req = zmtp_socket(zmtp.REQ, sndtimeo=50)
         with pytest.raises(zmtp.Again):
             req.send_multipart_nowait([b""])
@@ -240,7 +239,7 @@ async def test_req_accepts_a_reply_only_from_the_peer_it_asked_and_discards_the_
     REQ does too); with ``req_correlate`` the WRONG replies lack the request id and
     are discarded whenever they arrive, so libzmq peers need no such wait.
     """
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         req = zmtp_socket(zmtp.REQ, routing_id=b"A", req_correlate=correlate)
         endpoint = await req.bind(bind_address())
         routers = [peer("ROUTER", router_mandatory=1) for _ in range(3)]
@@ -256,7 +255,7 @@ async def test_req_accepts_a_reply_only_from_the_peer_it_asked_and_discards_the_
             await asked.send_multipart([b"A", *envelope, b"GOOD"])
             assert await req.recv() == b"GOOD"
             if not correlate:
-                await trio.testing.wait_all_tasks_blocked()
+                await anyio.wait_all_tasks_blocked()
 
 
 # =======================================================================================
@@ -273,7 +272,7 @@ async def test_rep_receives_requests_from_its_peers_fair_queued(
     behind ``#ifdef SOMEONE_FIXES_THIS`` because it expects them served in the order
     the REQs sent; fair queuing promises each peer its turn, not an order between
     peers, so here every REQ must be served exactly once and get its own reply."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         rep = zmtp_socket(zmtp.REP)
         endpoint = await rep.bind(bind_address())
         reqs = [peer("REQ") for _ in range(5)]
@@ -286,7 +285,7 @@ async def test_rep_receives_requests_from_its_peers_fair_queued(
         for k, req in enumerate(reqs):
             await req.send(bytes([ord("A") + k]))
         if flavour != TCP_LIBZMQ:
-            await trio.testing.wait_all_tasks_blocked()  # all five are queued in REP
+            await anyio.wait_all_tasks_blocked()  # all five are queued in REP
         served = []
         for _ in reqs:
             letter = await rep.recv()
@@ -305,7 +304,7 @@ async def test_rep_removes_the_envelope_and_delivers_the_reply_to_the_originatin
     application", "SHALL wait for a single reply message from its calling
     application", "SHALL prepend the address envelope and delimiter" and "SHALL
     deliver this message back to the originating peer" (libzmq's test_envelope)."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         rep = zmtp_socket(zmtp.REP)
         endpoint = await rep.bind(bind_address())
         dealer = peer("DEALER")
@@ -327,7 +326,7 @@ async def test_router_fair_queues_and_prefixes_the_identity_of_the_originating_p
     """ROUTER "SHALL receive incoming messages from its peers using a fair-queuing
     strategy" and "SHALL prefix each incoming message with a frame containing the
     identity of the originating double queue" (libzmq's test_fair_queue_in)."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         receiver = zmtp_socket(zmtp.ROUTER)
         endpoint = await receiver.bind(bind_address())
         ids = [bytes([ord("A") + k]) for k in range(5)]
@@ -339,7 +338,7 @@ async def test_router_fair_queues_and_prefixes_the_identity_of_the_originating_p
         for sender in senders:
             await sender.send(b"M")
         if flavour != TCP_LIBZMQ:
-            await trio.testing.wait_all_tasks_blocked()
+            await anyio.wait_all_tasks_blocked()
         got = [await receiver.recv_multipart() for _ in senders]
         assert sorted(got) == [[rid, b"M"] for rid in ids]
 
@@ -353,7 +352,7 @@ async def test_router_destroys_the_double_queue_of_a_peer_that_disconnects(zmtp_
     at once (HostUnreachable, as libzmq's test expects), and nothing queued for it
     reaches its next connection. It keeps, on purpose and like libzmq 4.3, the
     messages the peer delivered before leaving: they are received, once."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         a = zmtp_socket(zmtp.ROUTER, router_mandatory=True)
         b = zmtp_socket(zmtp.DEALER, routing_id=b"B")
         endpoint = await a.bind(_address(transport))
@@ -361,7 +360,7 @@ async def test_router_destroys_the_double_queue_of_a_peer_that_disconnects(zmtp_
         await a.send_multipart([b"B", b"ABC"])
         await b.send(b"DEF")
         assert await b.recv() == b"ABC"
-        await trio.testing.wait_all_tasks_blocked()  # DEF is queued in A
+        await anyio.wait_all_tasks_blocked()  # DEF is queued in A
         async with a.monitor(zmtp.Event.DISCONNECTED) as monitor:
             await b.disconnect(endpoint)
             if transport == TCP:
@@ -370,7 +369,7 @@ async def test_router_destroys_the_double_queue_of_a_peer_that_disconnects(zmtp_
             a.send_multipart_nowait([b"B", b"to a gone peer"])
         assert drain(a) == [[b"B", b"DEF"]]  # deliberate: delivered messages are kept
         await connect_in_order(a, [ZmtpPeer(b)], endpoint)
-        await trio.testing.wait_all_tasks_blocked()
+        await anyio.wait_all_tasks_blocked()
         assert drain(a) == []
         assert drain(b) == []
         await a.send_multipart([b"B", b"to the new connection"])
@@ -384,16 +383,16 @@ async def test_a_socket_that_disconnects_discards_the_messages_its_queue_holds(
     """The other half of libzmq's test_destroy_queue_on_disconnect (ROUTER and DEALER
     alike): after B disconnects and reconnects, "the messages should still be gone"
     on B too; libzmq 4.3.5 does discard them, on every transport."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         a = zmtp_socket(a_type)
         b = zmtp_socket(zmtp.DEALER, routing_id=b"B")
         endpoint = await a.bind(_address(transport))
         await connect_in_order(a, [ZmtpPeer(b)], endpoint)
         await a.send_multipart([b"B", b"ABC"] if a_type == zmtp.ROUTER else [b"ABC"])
-        await trio.testing.wait_all_tasks_blocked()  # ABC is queued in B
+        await anyio.wait_all_tasks_blocked()  # ABC is queued in B
         await b.disconnect(endpoint)
         await connect_in_order(a, [ZmtpPeer(b)], endpoint)
-        await trio.testing.wait_all_tasks_blocked()
+        await anyio.wait_all_tasks_blocked()
         assert drain(b) == [], "B still received what was queued before it disconnected"
 
 
@@ -406,7 +405,7 @@ async def test_dealer_routes_outgoing_messages_round_robin_to_available_peers(
 ):
     """DEALER "SHALL route outgoing messages to available peers using a round-robin
     strategy" (libzmq's test_round_robin_out): five REPs, five requests, one each."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         dealer = zmtp_socket(zmtp.DEALER)
         endpoint = await dealer.bind(bind_address())
         reps = [peer("REP") for _ in range(5)]
@@ -420,7 +419,7 @@ async def test_dealer_routes_outgoing_messages_round_robin_to_available_peers(
 async def test_dealer_receives_from_its_peers_fair_queued(zmtp_socket, peer, bind_address, flavour):
     """DEALER "SHALL receive incoming messages from its peers using a fair-queuing
     strategy" (libzmq's test_fair_queue_in)."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         receiver = zmtp_socket(zmtp.DEALER)
         endpoint = await receiver.bind(bind_address())
         senders = [peer("DEALER") for _ in range(5)]
@@ -431,7 +430,7 @@ async def test_dealer_receives_from_its_peers_fair_queued(zmtp_socket, peer, bin
         for k, sender in enumerate(senders):
             await sender.send_multipart([b"B", b"%d" % k])
         if flavour != TCP_LIBZMQ:
-            await trio.testing.wait_all_tasks_blocked()
+            await anyio.wait_all_tasks_blocked()
         got = [await receiver.recv_multipart() for _ in senders]
         assert sorted(got) == [[b"B", b"%d" % k] for k in range(5)]
 
@@ -439,7 +438,7 @@ async def test_dealer_receives_from_its_peers_fair_queued(zmtp_socket, peer, bin
 async def test_dealer_blocks_on_send_when_it_has_no_connected_peers(zmtp_socket):
     """DEALER "SHALL block on sending, or return a suitable error, when it has no
     available peers" (libzmq's test_block_on_send_no_peers)."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         dealer = zmtp_socket(zmtp.DEALER, sndtimeo=50)
         with pytest.raises(zmtp.Again):
             dealer.send_multipart_nowait([b""])
@@ -455,7 +454,7 @@ async def test_dealer_destroys_the_double_queue_of_a_peer_that_disconnects(zmtp_
     disabled there). As for ROUTER: the peer is gone for sending at once (libzmq's
     test expects EAGAIN: no peer left), and, deliberately, what it delivered before
     leaving is still received, once."""
-    with trio.fail_after(TEST_TIMEOUT):
+    with anyio.fail_after(TEST_TIMEOUT):
         a = zmtp_socket(zmtp.DEALER)
         b = zmtp_socket(zmtp.DEALER)
         endpoint = await a.bind(_address(transport))
@@ -463,7 +462,7 @@ async def test_dealer_destroys_the_double_queue_of_a_peer_that_disconnects(zmtp_
         await a.send(b"ABC")
         await b.send(b"DEF")
         assert await b.recv() == b"ABC"
-        await trio.testing.wait_all_tasks_blocked()  # DEF is queued in A
+        await anyio.wait_all_tasks_blocked()  # DEF is queued in A
         async with a.monitor(zmtp.Event.DISCONNECTED) as monitor:
             await b.disconnect(endpoint)
             if transport == TCP:
@@ -472,6 +471,6 @@ async def test_dealer_destroys_the_double_queue_of_a_peer_that_disconnects(zmtp_
             a.send_multipart_nowait([b"to nobody"])
         assert drain(a) == [[b"DEF"]]  # deliberate: delivered messages are kept
         await connect_in_order(a, [ZmtpPeer(b)], endpoint)
-        await trio.testing.wait_all_tasks_blocked()
+        await anyio.wait_all_tasks_blocked()
         assert drain(a) == []
         assert drain(b) == []

@@ -7,8 +7,8 @@ empty connect/disconnect notifications (stream_notify) on both sides and
 
 from __future__ import annotations
 
+import anyio
 import pytest
-import trio
 import zmq
 from libzmq_helpers import in_thread
 
@@ -47,7 +47,7 @@ def transport(request: pytest.FixtureRequest) -> str:
 async def test_zmtp_stream_binds_and_libzmq_stream_connects(
     zmtp_socket, zsock, transport: str, tmp_path
 ) -> None:
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         ours = zmtp_socket(zmtp.STREAM)
         where = "tcp://127.0.0.1:*" if transport == "tcp" else f"ipc://{tmp_path}/s.sock"
         ep = await ours.bind(where)
@@ -71,7 +71,7 @@ async def test_zmtp_stream_binds_and_libzmq_stream_connects(
 async def test_libzmq_stream_binds_and_zmtp_stream_connects(
     zmtp_socket, zsock, transport: str, tmp_path
 ) -> None:
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         theirs = zsock(zmq.STREAM)
         if transport == "tcp":
             port = theirs.bind_to_random_port("tcp://127.0.0.1")
@@ -94,14 +94,14 @@ async def test_libzmq_stream_binds_and_zmtp_stream_connects(
         await in_thread(theirs.send_multipart, [their_id_for_us, b""])  # libzmq closes us
         # libzmq carries the close out when its application thread next touches the
         # socket (it processes its commands then): poll it until we see the departure.
-        departed = trio.Event()
+        departed = anyio.Event()
 
         def poke() -> None:
             while not departed.is_set():
                 theirs.poll(20)
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(in_thread, poke)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(in_thread, poke)
             try:
                 assert await ours.recv_multipart() == [our_id_for_them, b""]
             finally:

@@ -79,6 +79,7 @@ def test_the_body_factory_gives_a_writable_view_of_the_returned_object(
     assert bytes(obj) == b"0123456789abcdef"
 
 
+@pytest.mark.trio_only(reason="the probes read trio's cancel scopes")
 @pytest.mark.parametrize("name", sorted(CANCEL_PROBES))
 async def test_the_cancel_probe_sees_an_enclosing_cancelled_scope(name: str) -> None:
     probe: Callable[[], bool] = CANCEL_PROBES[name]()
@@ -105,3 +106,31 @@ def test_zmtp_portable_selects_the_fallbacks(value: str, portable: bool) -> None
         assert out[1] == "True"
     else:
         assert out[1] == "False"
+
+
+def _box_codecs() -> dict[str, _fastpaths.BoxCodec | None]:
+    pytest.importorskip("nacl", reason="CURVE boxes need PyNaCl (pip install zmtp[curve])")
+    return {
+        "libsodium-in-place": _fastpaths.sodium_box_codec(),
+        "public": _fastpaths.public_box_codec(),
+    }
+
+
+@pytest.mark.parametrize("name", ["libsodium-in-place", "public"])
+@pytest.mark.parametrize("size", [0, 1, 255, 4096, 65537, 1 << 20])
+def test_both_box_codecs_seal_the_same_frame_and_open_it(name: str, size: int) -> None:
+    codecs = _box_codecs()
+    codec = codecs[name]
+    if codec is None:
+        pytest.skip("PyNaCl here has no compiled libsodium binding to seal in place")
+    key, nonce = bytes(range(1, 33)), bytes(range(7, 31))
+    body = bytes(i % 251 for i in range(size))
+    frame = bytes(codec.seal(b"header", 1, body, nonce, key))
+    public = codecs["public"]
+    assert public is not None
+    assert frame == public.seal(b"header", 1, body, nonce, key)
+    assert codec.open(frame, len(b"header"), nonce, key) == (1, body)
+    tampered = bytearray(frame)
+    tampered[-1] ^= 1
+    assert codec.open(bytes(tampered), len(b"header"), nonce, key) is None
+    assert codec.open(frame, len(b"header"), bytes(24), key) is None

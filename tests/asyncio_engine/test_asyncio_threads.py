@@ -325,9 +325,11 @@ def test_wake_drain_and_close_connection_hop_to_the_loop(io: IOThread) -> None:
 
 
 def test_io_thread_run_refuses_to_deadlock_on_its_own_thread(io: IOThread) -> None:
+    async def nothing() -> None:
+        return None
+
     async def nested() -> None:
-        coro = asyncio.sleep(0)
         with pytest.raises(zmtp.InvalidState, match="deadlock"):
-            io.run(coro)
+            io.run(nothing())
 
     io.run(nested())

@@ -1,8 +1,11 @@
 """Fixtures for the engine tests: sockets of an entered Context, endpoints per transport,
 and helpers that wait for connections with the monitor instead of sleeping.
 
-* ``ctx``: an entered :class:`zmtp.Context` (its sockets run without their own
-  ``async with``); ``make(type, **options)`` makes a socket of it with ``linger=0``
+Every test here runs once per enabled engine (the ``engine`` fixture of
+``tests/engines.py``), its body on that engine's event loop through anyio.
+
+* ``ctx``: an entered context of the engine under test (its sockets run without their
+  own ``async with``); ``make(type, **options)`` makes a socket of it with ``linger=0``
   unless told otherwise, so a test that leaves messages queued to a peer that never
   reads cannot hang its teardown.
 * ``transport`` (parametrized: inproc, tcp, ipc) and ``endpoint()``: a fresh address to
@@ -22,8 +25,9 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
-import trio
+from engines import Engine
 
 import zmtp
 
@@ -68,8 +72,8 @@ def fixed_endpoint(transport: str, tmp_path: Path) -> Callable[[], str]:
 
 
 @pytest.fixture
-async def ctx() -> AsyncIterator[zmtp.Context]:
-    async with zmtp.Context() as context:
+async def ctx(engine: Engine) -> AsyncIterator[zmtp.Context]:
+    async with engine.Context() as context:
         yield context
 
 
@@ -85,6 +89,6 @@ async def make(ctx: zmtp.Context) -> AsyncIterator[Callable[..., zmtp.Socket]]:
         return sock
 
     yield socket_of
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         for sock in made:
             await sock.close(linger=0)  # a peer that never reads cannot hang the teardown

@@ -17,8 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import trio
-import trio.testing
+import anyio
 
 import zmtp
 
@@ -61,7 +60,7 @@ async def fill_until_again(sock: zmtp.Socket, msg: list[bytes]) -> int:
             continue
         except zmtp.Again:
             pass
-        await trio.testing.wait_all_tasks_blocked()
+        await anyio.wait_all_tasks_blocked()
         try:
             sock.send_multipart_nowait(msg)
             count += 1
@@ -82,7 +81,7 @@ async def fill_until_send_waits(
     queued = 0
     for _ in range(attempts):
         queued += await fill_until_again(sock, msg)
-        with trio.move_on_after(patience) as waited:
+        with anyio.move_on_after(patience) as waited:
             await sock.send_multipart(msg)
         if waited.cancelled_caught:
             return queued
@@ -104,7 +103,7 @@ async def cancel_once_blocked(call: Callable[[], Awaitable[Any]]) -> bool:
     """Run ``call()`` in a task, wait until everything is blocked, cancel the call;
     True if it completed before the cancellation reached it."""
     completed = False
-    scope = trio.CancelScope()
+    scope = anyio.CancelScope()
 
     async def run() -> None:
         nonlocal completed
@@ -112,8 +111,8 @@ async def cancel_once_blocked(call: Callable[[], Awaitable[Any]]) -> bool:
             await call()
             completed = True
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(run)
-        await trio.testing.wait_all_tasks_blocked()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        await anyio.wait_all_tasks_blocked()
         scope.cancel()
     return completed

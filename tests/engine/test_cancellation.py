@@ -1,15 +1,15 @@
-"""Cancellation safety (trio's rule for every zmtp call that waits): a cancelled ``send``
-sent nothing; a cancelled ``recv`` took nothing. And at the edge, when the wake-up and
-the cancellation meet, the call either completed (the message went / was returned) or
-did not happen at all, never half of each.
+"""Cancellation safety (the rule for every zmtp call that waits, on every engine): a
+cancelled ``send`` sent nothing; a cancelled ``recv`` took nothing. And at the edge, when
+the wake-up and the cancellation meet, the call either completed (the message went / was
+returned) or did not happen at all, never half of each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import trio
-import trio.testing
+import anyio
+import pytest
 from engine_helpers import (
     cancel_once_blocked,
     drain,
@@ -20,11 +20,14 @@ from engine_helpers import (
 
 import zmtp
 
+#: Every test here cancels a send or recv while it waits.
+pytestmark = pytest.mark.needs("cancel-in-flight")
+
 
 async def test_a_send_cancelled_while_waiting_for_room_sends_nothing(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull = make(zmtp.PULL, rcvhwm=2)
         push = make(zmtp.PUSH, sndhwm=2)
         await link(pull, push, endpoint())
@@ -39,18 +42,18 @@ async def test_a_send_cancelled_while_waiting_for_room_sends_nothing(
         else:
             raise AssertionError("no send was ever cancelled while waiting for room")
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(push.send, b"after")
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(push.send, b"after")
             received = [await pull.recv_multipart() for _ in range(len(expected) + 1)]
         assert received == [*expected, [b"after"]]
-        await trio.testing.wait_all_tasks_blocked()
+        await anyio.wait_all_tasks_blocked()
         assert drain(pull) == [], "the cancelled message arrived after all"
 
 
 async def test_a_recv_cancelled_while_waiting_loses_nothing(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull, push = make(zmtp.PULL), make(zmtp.PUSH)
         await link(pull, push, endpoint())
         for recv in (pull.recv, pull.recv_multipart, pull.recv_string):
@@ -64,19 +67,19 @@ async def test_a_recv_cancelled_as_its_message_arrives_returns_it_or_leaves_it(
 ):
     """The message that wakes a recv whose scope is cancelled in the same instant is
     either returned by that recv or received by the next one: exactly once."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull, push = make(zmtp.PULL), make(zmtp.PUSH)
         await link(pull, push, "inproc://cancel-race-recv")
         got: list[bytes] = []
-        async with trio.open_nursery() as nursery:
-            scope = trio.CancelScope()
+        async with anyio.create_task_group() as tg:
+            scope = anyio.CancelScope()
 
             async def racing_recv() -> None:
                 with scope:
                     got.append(await pull.recv())
 
-            nursery.start_soon(racing_recv)
-            await trio.testing.wait_all_tasks_blocked()
+            tg.start_soon(racing_recv)
+            await anyio.wait_all_tasks_blocked()
             push.send_nowait(b"contested")  # wakes the parked recv ...
             scope.cancel()  # ... and cancels it before it runs again
         got.extend(drain_frames(pull))
@@ -86,14 +89,14 @@ async def test_a_recv_cancelled_as_its_message_arrives_returns_it_or_leaves_it(
 async def test_a_send_cancelled_as_room_appears_either_sent_or_not(
     make: Callable[..., zmtp.Socket],
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull = make(zmtp.PULL, rcvhwm=1)
         push = make(zmtp.PUSH, sndhwm=1)
         await link(pull, push, "inproc://cancel-race-send")
         assert await fill_until_again(push, [b"old"]) == 2
         completed = False
-        async with trio.open_nursery() as nursery:
-            scope = trio.CancelScope()
+        async with anyio.create_task_group() as tg:
+            scope = anyio.CancelScope()
 
             async def racing_send() -> None:
                 nonlocal completed
@@ -101,8 +104,8 @@ async def test_a_send_cancelled_as_room_appears_either_sent_or_not(
                     await push.send(b"contested")
                     completed = True
 
-            nursery.start_soon(racing_send)
-            await trio.testing.wait_all_tasks_blocked()
+            tg.start_soon(racing_send)
+            await anyio.wait_all_tasks_blocked()
             assert pull.recv_nowait() == b"old"  # makes room: wakes the parked send ...
             scope.cancel()  # ... and cancels it before it runs again
         rest = drain_frames(pull)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable
 
-import trio
-import trio.testing
+import anyio
+from engines import settle
 
 import zmtp
 
@@ -25,7 +25,7 @@ KERNEL_CUSHION = 0.05
 async def test_push_round_robins_over_three_connected_pulls(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = make(zmtp.PUSH)
         pulls = [make(zmtp.PULL) for _ in range(3)]
         async with push.monitor(zmtp.Event.HANDSHAKE_SUCCEEDED) as monitor:
@@ -52,7 +52,7 @@ async def test_push_round_robins_over_three_connected_pulls(
 async def test_pull_fair_queues_three_connected_pushes(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull = make(zmtp.PULL)
         pushes = [make(zmtp.PUSH) for _ in range(3)]
         async with pull.monitor(zmtp.Event.HANDSHAKE_SUCCEEDED) as monitor:
@@ -67,7 +67,7 @@ async def test_pull_fair_queues_three_connected_pushes(
             for j in range(per_push):
                 await push.send_multipart([b"%d" % i, b"%d" % j])
         # Let every connection deliver all it has before the first read.
-        await trio.testing.wait_all_tasks_blocked(KERNEL_CUSHION)
+        await settle(KERNEL_CUSHION)
 
         sources = []
         next_seq = collections.Counter()
@@ -85,7 +85,7 @@ async def test_a_busy_push_does_not_starve_a_quiet_one(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ):
     """A PUSH that floods cannot delay a message of another PUSH by more than one turn."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull = make(zmtp.PULL)
         busy, quiet = make(zmtp.PUSH), make(zmtp.PUSH)
         async with pull.monitor(zmtp.Event.HANDSHAKE_SUCCEEDED) as monitor:
@@ -96,8 +96,8 @@ async def test_a_busy_push_does_not_starve_a_quiet_one(
                 await monitor.wait_for(zmtp.Event.HANDSHAKE_SUCCEEDED)
         for i in range(500):
             await busy.send(b"busy %d" % i)
-        await trio.testing.wait_all_tasks_blocked(KERNEL_CUSHION)
+        await settle(KERNEL_CUSHION)
         assert await pull.recv() == b"busy 0"
         await quiet.send(b"quiet")
-        await trio.testing.wait_all_tasks_blocked(KERNEL_CUSHION)
+        await settle(KERNEL_CUSHION)
         assert b"quiet" in [await pull.recv(), await pull.recv()]

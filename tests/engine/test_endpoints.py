@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import anyio
 import pytest
-import trio
 
 import zmtp
 from zmtp.transport.endpoint import Endpoint, parse_endpoint
@@ -98,7 +98,7 @@ def test_well_formed_endpoints_parse_into_their_parts(endpoint: str, bind: bool,
 async def test_socket_connect_and_bind_refuse_malformed_endpoints_before_any_io(
     make: Callable[..., zmtp.Socket], endpoint: str, says: str
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         sock = make(zmtp.PUSH)
         with pytest.raises(zmtp.ZMTPValueError, match=says):
             await sock.connect(endpoint)
@@ -109,7 +109,7 @@ async def test_socket_connect_and_bind_refuse_malformed_endpoints_before_any_io(
 
 
 async def test_binding_ipc_wildcard_makes_a_fresh_socket_file(make: Callable[..., zmtp.Socket]):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull, push = make(zmtp.PULL), make(zmtp.PUSH)
         ep = await pull.bind("ipc://*")
         assert ep.startswith("ipc:///") and ep != "ipc://*"

@@ -10,13 +10,13 @@
 * a ZMTP 3.0 peer knows no PING, so none is sent to it.
 
 Sockets come from the ``make`` fixture (``conftest.py``). The far end of each
-connection is a :class:`RawPeer`: a trio TCP stream driven by the sans-IO
+connection is a :class:`RawPeer`: a TCP stream driven by the sans-IO
 :class:`zmtp.wire.Connection`, which shows the PINGs and PONGs themselves and can stop
 answering (or stop talking altogether) on demand.
 
 Nothing sleeps to synchronise: tests wait for PINGs, PONGs, messages and monitor
 events. The senders that prove "any traffic counts" are paced on purpose (marked
-``# pacing``), and the times measured with ``trio.current_time()`` only bound when a
+``# pacing``), and the times measured with ``anyio.current_time()`` only bound when a
 drop may happen (never before the rule allows it).
 """
 
@@ -25,8 +25,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import anyio
+import anyio.abc
 import pytest
-import trio
+from engines import pending
 
 import zmtp
 from zmtp import Event
@@ -54,13 +56,13 @@ BIND = "tcp://127.0.0.1:*"
 
 
 class RawPeer:
-    """The far end of one tcp connection as bytes: a trio stream and a Connection.
+    """The far end of one tcp connection as bytes: a stream and a Connection.
 
     ``answer = False`` drops what the Connection wants sent (PONGs), as a peer that
     stopped answering; a peer that stops calling :meth:`next_event` stops reading too.
     """
 
-    def __init__(self, stream: trio.SocketStream, conn: Connection) -> None:
+    def __init__(self, stream: anyio.abc.SocketStream, conn: Connection) -> None:
         self.stream = stream
         self.conn = conn
         self.answer = True
@@ -68,14 +70,14 @@ class RawPeer:
     @classmethod
     async def connect(cls, endpoint: str, conn: Connection) -> RawPeer:
         host, port = endpoint.removeprefix("tcp://").rsplit(":", 1)
-        peer = cls(await trio.open_tcp_stream(host, int(port)), conn)
+        peer = cls(await anyio.connect_tcp(host, int(port)), conn)
         await peer.flush()
         return peer
 
     async def flush(self) -> None:
         data = self.conn.data_to_send()
         if data and self.answer:
-            await self.stream.send_all(data)
+            await self.stream.send(data)
 
     async def next_event(self) -> Any:
         """The Connection's next event, reading as needed (ConnectionClosed at EOF)."""
@@ -86,8 +88,8 @@ class RawPeer:
             if self.conn.state is ConnectionState.CLOSED:
                 raise EOFError("the peer's stream ended")
             try:
-                data = await self.stream.receive_some(65536)
-            except trio.BrokenResourceError:
+                data = await self.stream.receive(65536)
+            except (anyio.EndOfStream, anyio.BrokenResourceError):
                 data = b""
             self.conn.receive_data(data)
             await self.flush()
@@ -106,7 +108,7 @@ class RawPeer:
                 return event
 
     async def send(self, data: bytes) -> None:
-        await self.stream.send_all(data)
+        await self.stream.send(data)
 
     async def send_message(self, frames: list[bytes]) -> None:
         await self.send(self.conn.send_message(frames))
@@ -115,17 +117,7 @@ class RawPeer:
 async def wait_for(monitor: zmtp.Monitor, event: Event) -> tuple[zmtp.MonitorEvent, float]:
     """The next ``event`` on ``monitor`` and when it was seen."""
     ev = await monitor.wait_for(event)
-    return ev, trio.current_time()
-
-
-async def already(monitor: zmtp.Monitor) -> list[zmtp.MonitorEvent]:
-    """The events ``monitor`` holds now, taken without waiting for more."""
-    seen = []
-    with trio.CancelScope() as scope:
-        scope.cancel()  # receive() returns at once while events are buffered
-        while True:
-            seen.append(await monitor.receive())
-    return seen
+    return ev, anyio.current_time()
 
 
 # ---------------------------------------------------------------------------------------
@@ -135,24 +127,24 @@ async def already(monitor: zmtp.Monitor) -> list[zmtp.MonitorEvent]:
 async def test_heartbeat_ivl_sends_a_ping_every_interval_with_the_ttl_in_tenths_of_a_second(
     make: Callable[..., zmtp.Socket],
 ):
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         pull = make(zmtp.PULL, heartbeat_ivl=IVL, heartbeat_ttl=1550)
         async with pull.monitor() as monitor:
             ep = await pull.bind(BIND)
             peer = await RawPeer.connect(ep, Connection(SocketType.PUSH))
             await peer.handshake()
-            start = trio.current_time()
+            start = anyio.current_time()
             for _ in range(5):
                 ping = await peer.next_of(Ping)
                 # 1550 ms travels as 15 tenths of a second (rounded down, as libzmq).
                 assert (ping.ttl, ping.context) == (15, b"")
             # PINGs are planned one interval after the previous one was sent: five
             # take at least five intervals (arrival jitter aside).
-            assert trio.current_time() - start >= 5 * IVL / 1000 * 0.9
+            assert anyio.current_time() - start >= 5 * IVL / 1000 * 0.9
             # The PONGs the peer sent (its Connection answers each PING) kept it up.
             await peer.send_message([b"still here"])
             assert await pull.recv() == b"still here"
-            assert Event.DISCONNECTED not in [ev.event for ev in await already(monitor)]
+            assert Event.DISCONNECTED not in [ev.event for ev in await pending(monitor)]
 
 
 async def test_any_traffic_after_a_ping_proves_the_peer_alive_not_only_a_pong(
@@ -161,7 +153,7 @@ async def test_any_traffic_after_a_ping_proves_the_peer_alive_not_only_a_pong(
     # The peer never answers a PING but sends a message every 20 ms, for several
     # heartbeat timeouts: zmtp must keep the connection (RFC 37: "any traffic").
     timeout_ms, count, pace = 100, 15, 0.02
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         pull = make(zmtp.PULL, heartbeat_ivl=IVL, heartbeat_timeout=timeout_ms)
         async with pull.monitor(Event.DISCONNECTED) as monitor:
             ep = await pull.bind(BIND)
@@ -175,18 +167,18 @@ async def test_any_traffic_after_a_ping_proves_the_peer_alive_not_only_a_pong(
                 while not isinstance(event := await peer.next_event(), ConnectionClosed):
                     pings += isinstance(event, Ping)
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(count_pings)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(count_pings)
                 for i in range(count):
-                    last_traffic = trio.current_time()  # zmtp reads it after this
+                    last_traffic = anyio.current_time()  # zmtp reads it after this
                     await peer.send_message([b"%d" % i])
                     assert await pull.recv() == b"%d" % i
-                    await trio.sleep(pace)  # pacing: traffic, not PONGs, keeps it alive
+                    await anyio.sleep(pace)  # pacing: traffic, not PONGs, keeps it alive
                 assert pings >= 3, "zmtp was not heartbeating at all"
-                assert await already(monitor) == [], "dropped while the peer talked"
+                assert await pending(monitor) == [], "dropped while the peer talked"
                 # Now silence: the next PING goes unanswered and the peer is dropped.
                 ev, when = await wait_for(monitor, Event.DISCONNECTED)
-                nursery.cancel_scope.cancel()
+                tg.cancel_scope.cancel()
     assert "heartbeat timeout" in ev.reason
     assert when - last_traffic >= timeout_ms / 1000
     assert when - last_traffic <= (IVL + timeout_ms) / 1000 + SLACK
@@ -196,11 +188,11 @@ async def test_a_peer_silent_after_the_handshake_is_dropped_after_heartbeat_time
     make: Callable[..., zmtp.Socket],
 ):
     timeout_ms = 150
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         pull = make(zmtp.PULL, heartbeat_ivl=IVL, heartbeat_timeout=timeout_ms)
         async with pull.monitor(Event.HANDSHAKE_SUCCEEDED | Event.DISCONNECTED) as monitor:
             ep = await pull.bind(BIND)
-            before = trio.current_time()  # zmtp's handshake completes after this
+            before = anyio.current_time()  # zmtp's handshake completes after this
             peer = await RawPeer.connect(ep, Connection(SocketType.PUSH))
             await peer.handshake()  # then it neither reads nor writes
             await monitor.wait_for(Event.HANDSHAKE_SUCCEEDED)
@@ -210,17 +202,16 @@ async def test_a_peer_silent_after_the_handshake_is_dropped_after_heartbeat_time
     assert down - before >= (IVL + timeout_ms) / 1000
     assert down - before <= (IVL + timeout_ms) / 1000 + SLACK
     # The peer sees its connection end.
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         assert isinstance(await peer.next_of(ConnectionClosed), ConnectionClosed)
 
 
 async def test_a_connecting_socket_reconnects_after_dropping_a_silent_peer(
     make: Callable[..., zmtp.Socket],
 ):
-    with trio.fail_after(TIMEOUT):
-        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-        listener = listeners[0]
-        port = listener.socket.getsockname()[1]
+    with anyio.fail_after(TIMEOUT):
+        listener = (await anyio.create_tcp_listener(local_host="127.0.0.1")).listeners[0]
+        port = listener.extra(anyio.abc.SocketAttribute.local_port)
         push = make(zmtp.PUSH, heartbeat_ivl=IVL, heartbeat_timeout=100, reconnect_ivl=10)
         quiet = Event.ALL & ~Event.CONNECT_DELAYED
         async with push.monitor(quiet) as monitor, listener:
@@ -258,13 +249,13 @@ async def test_a_peer_ping_ttl_drops_the_connection_when_no_traffic_follows_with
     make: Callable[..., zmtp.Socket],
 ):
     ttl = 3  # tenths of a second
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         pull = make(zmtp.PULL)  # no heartbeat options of its own
         async with pull.monitor(Event.DISCONNECTED) as monitor:
             ep = await pull.bind(BIND)
             peer = await RawPeer.connect(ep, Connection(SocketType.PUSH))
             await peer.handshake()
-            sent = trio.current_time()  # zmtp reads the PING after this
+            sent = anyio.current_time()  # zmtp reads the PING after this
             await peer.send(encode_ping(ttl, b"ttl"))
             assert await peer.next_of(Pong) == Pong(b"ttl")
             ev, down = await wait_for(monitor, Event.DISCONNECTED)
@@ -277,7 +268,7 @@ async def test_traffic_within_the_peer_ttl_keeps_the_connection(
     make: Callable[..., zmtp.Socket],
 ):
     ttl, count, pace = 1, 12, 0.03  # a 100 ms TTL; a message every 30 ms for 360 ms
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         pull = make(zmtp.PULL)
         async with pull.monitor(Event.DISCONNECTED) as monitor:
             ep = await pull.bind(BIND)
@@ -287,9 +278,9 @@ async def test_traffic_within_the_peer_ttl_keeps_the_connection(
             for i in range(count):
                 await peer.send_message([b"%d" % i])
                 assert await pull.recv() == b"%d" % i
-                await trio.sleep(pace)  # pacing: each message comes within the TTL
-            assert await already(monitor) == [], "dropped although traffic kept coming"
-            last_traffic = trio.current_time()
+                await anyio.sleep(pace)  # pacing: each message comes within the TTL
+            assert await pending(monitor) == [], "dropped although traffic kept coming"
+            last_traffic = anyio.current_time()
             ev, down = await wait_for(monitor, Event.DISCONNECTED)
     assert "TTL" in ev.reason
     assert down - last_traffic <= ttl / 10 + SLACK
@@ -299,7 +290,7 @@ async def test_traffic_within_the_peer_ttl_keeps_the_connection(
 async def test_a_peer_ping_is_answered_with_a_pong_echoing_its_context(
     make: Callable[..., zmtp.Socket], context: bytes
 ):
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         pull = make(zmtp.PULL)
         ep = await pull.bind(BIND)
         peer = await RawPeer.connect(ep, Connection(SocketType.PUSH))
@@ -314,7 +305,7 @@ async def test_a_peer_ping_is_answered_with_a_pong_echoing_its_context(
 async def test_no_ping_is_sent_to_a_zmtp_3_0_peer(make: Callable[..., zmtp.Socket]):
     # A 3.1 peer on the same socket counts the intervals: once it has seen five
     # PINGs, the 3.0 peer (connected earlier) has been up for five intervals too.
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         push = make(zmtp.PUSH, heartbeat_ivl=20, heartbeat_timeout=40)
         async with push.monitor(Event.HANDSHAKE_SUCCEEDED) as monitor:
             ep = await push.bind(BIND)

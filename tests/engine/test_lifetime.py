@@ -7,14 +7,16 @@ clear reason (and a monitor event), never the socket and never the process").
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import textwrap
 from collections.abc import Callable
 
+import anyio
+import anyio.abc
 import pytest
-import trio
-import trio.testing
 from engine_helpers import drain, link
+from engines import Engine
 
 import zmtp
 import zmtp.demo
@@ -24,9 +26,9 @@ from zmtp.wire import Connection, HandshakeComplete
 # Running
 
 
-async def test_a_standalone_socket_runs_under_its_own_async_with():
-    with trio.fail_after(5):
-        async with zmtp.Socket(zmtp.PULL) as pull, zmtp.Socket(zmtp.PUSH) as push:
+async def test_a_standalone_socket_runs_under_its_own_async_with(engine: Engine):
+    with anyio.fail_after(5):
+        async with engine.Socket(zmtp.PULL) as pull, engine.Socket(zmtp.PUSH) as push:
             ep = await pull.bind("tcp://127.0.0.1:*")
             await push.connect(ep)
             await push.send(b"standalone")
@@ -34,9 +36,9 @@ async def test_a_standalone_socket_runs_under_its_own_async_with():
         assert pull.closed and push.closed
 
 
-async def test_sockets_of_an_entered_context_run_without_their_own_async_with():
-    with trio.fail_after(5):
-        async with zmtp.Context() as ctx:
+async def test_sockets_of_an_entered_context_run_without_their_own_async_with(engine: Engine):
+    with anyio.fail_after(5):
+        async with engine.Context() as ctx:
             pull = ctx.socket(zmtp.PULL)
             push = ctx.socket(zmtp.PUSH)
             ep = await pull.bind("tcp://127.0.0.1:*")
@@ -51,9 +53,9 @@ async def test_sockets_of_an_entered_context_run_without_their_own_async_with():
         assert pull.closed and push.closed, "leaving the context closes its sockets"
 
 
-async def test_a_context_may_be_used_for_inproc_between_standalone_sockets():
-    with trio.fail_after(5):
-        ctx = zmtp.Context()
+async def test_a_context_may_be_used_for_inproc_between_standalone_sockets(engine: Engine):
+    with anyio.fail_after(5):
+        ctx = engine.Context()
         async with ctx.socket(zmtp.PAIR) as a, ctx.socket(zmtp.PAIR) as b:
             await a.bind("inproc://standalone-pair")
             await b.connect("inproc://standalone-pair")
@@ -62,29 +64,31 @@ async def test_a_context_may_be_used_for_inproc_between_standalone_sockets():
         await ctx.term()
 
 
-async def test_a_closed_context_makes_no_more_sockets():
-    with trio.fail_after(5):
-        async with zmtp.Context() as ctx:
+async def test_a_closed_context_makes_no_more_sockets(engine: Engine):
+    with anyio.fail_after(5):
+        async with engine.Context() as ctx:
             pass
         with pytest.raises(zmtp.ZMTPError, match="closed"):
             ctx.socket(zmtp.PUSH)
 
 
 @pytest.mark.parametrize("owner", ["socket", "context"])
-async def test_an_error_inside_async_with_propagates_unwrapped(owner: str):
-    with trio.fail_after(5), pytest.raises(zmtp.Again):
+async def test_an_error_inside_async_with_propagates_unwrapped(engine: Engine, owner: str):
+    with anyio.fail_after(5), pytest.raises(zmtp.Again):
         if owner == "socket":
-            async with zmtp.Socket(zmtp.PULL) as pull:
+            async with engine.Socket(zmtp.PULL) as pull:
                 await pull.recv(zmtp.DONTWAIT)
         else:
-            async with zmtp.Context() as ctx:
+            async with engine.Context() as ctx:
                 await ctx.socket(zmtp.PULL).recv(zmtp.DONTWAIT)
 
 
 @pytest.mark.parametrize("endpoint", ["tcp://127.0.0.1:*", "ipc://*"])
-async def test_a_socket_with_no_running_nursery_refuses_io_with_invalid_state(endpoint: str):
-    sock = zmtp.Socket(zmtp.PUSH)
-    with trio.fail_after(5):
+async def test_a_socket_with_no_running_nursery_refuses_io_with_invalid_state(
+    engine: Engine, endpoint: str
+):
+    sock = engine.Socket(zmtp.PUSH)
+    with anyio.fail_after(5):
         try:
             with pytest.raises(zmtp.InvalidState, match="async with"):
                 await sock.bind(endpoint)
@@ -97,8 +101,9 @@ async def test_a_socket_with_no_running_nursery_refuses_io_with_invalid_state(en
 # ---------------------------------------------------------------------------------------
 # Leaving a context
 #
-# These run in a child interpreter: the failures they guard against corrupt trio's
-# cancel-scope stack (or hang), which must not take the test process with them.
+# These run in a child interpreter: the failures they guard against corrupt the event
+# loop's cancellation state (trio's cancel-scope stack, for one) or hang, which must not
+# take the test process with them. The child runs the engine under test, on its loop.
 
 _FILL = """
 async def fill(push):
@@ -106,7 +111,7 @@ async def fill(push):
         try:
             push.send_nowait(b"x" * 65536)
         except zmtp.Again:
-            await trio.testing.wait_all_tasks_blocked()
+            await anyio.wait_all_tasks_blocked()
             try:
                 push.send_nowait(b"x" * 65536)
             except zmtp.Again:
@@ -114,23 +119,31 @@ async def fill(push):
 """
 
 
-async def run_child(body: str) -> tuple[int, str]:
-    code = "import trio, trio.testing, zmtp\n" + _FILL + textwrap.dedent(body)
-    with trio.fail_after(20):
-        done = await trio.run_process(
-            [sys.executable, "-c", code], capture_stdout=True, capture_stderr=True, check=False
-        )
+async def run_child(engine: Engine, body: str) -> tuple[int, str]:
+    """Run ``body`` in a child interpreter, where ``Context`` is the engine's and
+    ``run(main)`` runs ``main`` on the engine's event loop."""
+    backend, options = (engine.backend, {}) if isinstance(engine.backend, str) else engine.backend
+    code = (
+        f"import anyio, functools, zmtp\n{engine.imports}\n"
+        f"run = functools.partial(anyio.run, backend={backend!r}, backend_options={options!r})\n"
+        + _FILL
+        + textwrap.dedent(body)
+    )
+    with anyio.fail_after(20):
+        done = await anyio.run_process([sys.executable, "-c", code], check=False)
     return done.returncode, (done.stdout + done.stderr).decode(errors="replace")
 
 
-async def test_a_timeout_while_leaving_a_context_cancels_cleanly():
-    returncode, output = await run_child("""
+async def test_a_timeout_while_leaving_a_context_cancels_cleanly(engine: Engine):
+    returncode, output = await run_child(
+        engine,
+        """
         async def main():
-            async with zmtp.Context() as other:
+            async with Context() as other:
                 pull = other.socket(zmtp.PULL, rcvhwm=1, linger=0)  # never reads
                 ep = await pull.bind("tcp://127.0.0.1:*")
-                with trio.move_on_after(0.3) as scope:
-                    async with zmtp.Context() as ctx:
+                with anyio.move_on_after(0.3) as scope:
+                    async with Context() as ctx:
                         push = ctx.socket(zmtp.PUSH, sndhwm=1)  # linger -1
                         async with push.monitor() as monitor:
                             await push.connect(ep)
@@ -140,16 +153,21 @@ async def test_a_timeout_while_leaving_a_context_cancels_cleanly():
                 assert scope.cancelled_caught
             print("clean")
 
-        trio.run(main)
-    """)
+        run(main)
+    """,
+    )
     assert (returncode, output.strip()) == (0, "clean")
 
 
-async def test_leaving_a_context_does_not_wait_on_messages_for_its_own_closing_sockets():
-    returncode, output = await run_child("""
+async def test_leaving_a_context_does_not_wait_on_messages_for_its_own_closing_sockets(
+    engine: Engine,
+):
+    returncode, output = await run_child(
+        engine,
+        """
         async def main():
-            with trio.move_on_after(2) as scope:
-                async with zmtp.Context() as ctx:
+            with anyio.move_on_after(2) as scope:
+                async with Context() as ctx:
                     push = ctx.socket(zmtp.PUSH, sndhwm=1)  # linger -1; closes first
                     pull = ctx.socket(zmtp.PULL, rcvhwm=1)
                     ep = await pull.bind("tcp://127.0.0.1:*")
@@ -159,8 +177,9 @@ async def test_leaving_a_context_does_not_wait_on_messages_for_its_own_closing_s
                     await fill(push)
             print("hung" if scope.cancelled_caught else "left")
 
-        trio.run(main)
-    """)
+        run(main)
+    """,
+    )
     assert (returncode, output.strip()) == (0, "left")
 
 
@@ -171,7 +190,7 @@ async def test_leaving_a_context_does_not_wait_on_messages_for_its_own_closing_s
 async def test_every_operation_after_close_raises_socket_closed(
     make: Callable[..., zmtp.Socket],
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         sock = make(zmtp.DEALER)
         await sock.close()
         await sock.close()  # idempotent
@@ -205,7 +224,7 @@ async def test_every_operation_after_close_raises_socket_closed(
 async def test_closing_wakes_blocked_calls_with_socket_closed(
     make: Callable[..., zmtp.Socket],
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull = make(zmtp.PULL)
         push = make(zmtp.PUSH)  # no peer: send waits
         outcomes: list[type[BaseException]] = []
@@ -215,10 +234,10 @@ async def test_closing_wakes_blocked_calls_with_socket_closed(
                 await call()  # type: ignore[misc]
             outcomes.append(closed.type)
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(expect_closed, pull.recv)
-            nursery.start_soon(expect_closed, lambda: push.send(b"x"))
-            await trio.testing.wait_all_tasks_blocked()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(expect_closed, pull.recv)
+            tg.start_soon(expect_closed, lambda: push.send(b"x"))
+            await anyio.wait_all_tasks_blocked()
             await pull.close()
             await push.close()
         assert outcomes == [zmtp.SocketClosed, zmtp.SocketClosed]
@@ -227,7 +246,7 @@ async def test_closing_wakes_blocked_calls_with_socket_closed(
 async def test_a_peer_still_reads_what_a_closed_inproc_peer_sent(
     make: Callable[..., zmtp.Socket],
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull, push = make(zmtp.PULL), make(zmtp.PUSH)
         await link(pull, push, "inproc://closed-sender")
         for i in range(3):
@@ -240,7 +259,7 @@ async def test_a_peer_still_reads_what_a_closed_inproc_peer_sent(
 async def test_a_sender_leaving_while_blocked_at_the_hwm_leaves_its_messages_readable(
     make: Callable[..., zmtp.Socket], leave: str
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull = make(zmtp.PULL, rcvhwm=1)
         push = make(zmtp.PUSH, sndhwm=1)
         ep = await link(pull, push, f"inproc://leaving-{leave}")
@@ -260,17 +279,18 @@ async def test_a_sender_leaving_while_blocked_at_the_hwm_leaves_its_messages_rea
 # A misbehaving peer
 
 
-async def open_raw(endpoint: str) -> trio.abc.Stream:
+async def open_raw(endpoint: str) -> anyio.abc.ByteStream:
     if endpoint.startswith("tcp://"):
         host, port = endpoint[len("tcp://") :].rsplit(":", 1)
-        return await trio.open_tcp_stream(host, int(port))
-    return await trio.open_unix_socket(endpoint[len("ipc://") :])
+        return await anyio.connect_tcp(host, int(port))
+    return await anyio.connect_unix(endpoint[len("ipc://") :])
 
 
-async def read_until_eof(stream: trio.abc.Stream) -> bytes:
+async def read_until_eof(stream: anyio.abc.ByteStream) -> bytes:
     data = b""
-    while chunk := await stream.receive_some():
-        data += chunk
+    with contextlib.suppress(anyio.EndOfStream):
+        while True:
+            data += await stream.receive()
     return data
 
 
@@ -301,11 +321,11 @@ async def good_peer_and_monitor(
 async def test_a_peer_sending_a_garbage_greeting_loses_only_its_connection(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str], junk: bytes
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull, good, ep = await good_peer_and_monitor(make, endpoint())
         async with pull.monitor() as monitor:
             raw = await open_raw(ep)
-            await raw.send_all(junk)
+            await raw.send(junk)
             failed = await monitor.wait_for(
                 zmtp.Event.HANDSHAKE_FAILED_PROTOCOL | zmtp.Event.HANDSHAKE_FAILED_NO_DETAIL
             )
@@ -321,18 +341,18 @@ async def test_a_peer_sending_a_garbage_greeting_loses_only_its_connection(
 async def test_a_peer_breaking_framing_after_the_handshake_loses_only_its_connection(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull, good, ep = await good_peer_and_monitor(make, endpoint())
         async with pull.monitor() as monitor:
             raw = await open_raw(ep)
             peer = Connection(zmtp.PUSH)  # the sans-IO core plays a well-behaved PUSH ...
-            await raw.send_all(peer.data_to_send())
+            await raw.send(peer.data_to_send())
             while not any(isinstance(ev, HandshakeComplete) for ev in peer.events()):
-                peer.receive_data(await raw.receive_some())
-                await raw.send_all(peer.data_to_send())
+                peer.receive_data(await raw.receive())
+                await raw.send(peer.data_to_send())
             await monitor.wait_for(zmtp.Event.HANDSHAKE_SUCCEEDED)
-            await raw.send_all(peer.send_message([b"from the raw peer"]))
-            await raw.send_all(b"\x06\xff" + b"\x00" * 16)  # ... then reserved flag bits
+            await raw.send(peer.send_message([b"from the raw peer"]))
+            await raw.send(b"\x06\xff" + b"\x00" * 16)  # ... then reserved flag bits
             lost = await monitor.wait_for(zmtp.Event.DISCONNECTED)
             await read_until_eof(raw)
             await raw.aclose()
@@ -340,14 +360,14 @@ async def test_a_peer_breaking_framing_after_the_handshake_loses_only_its_connec
         assert await pull.recv() == b"from the raw peer", "what came before is kept"
         await good.send(b"after")
         assert await pull.recv() == b"after"
-        await trio.testing.wait_all_tasks_blocked()
+        await anyio.wait_all_tasks_blocked()
         assert drain(pull) == []
 
 
 async def test_a_security_mechanism_mismatch_fails_the_handshake_at_once(
     make: Callable[..., zmtp.Socket],
 ):
-    with trio.fail_after(1):  # a working engine fails it in milliseconds
+    with anyio.fail_after(1):  # a working engine fails it in milliseconds
         null_server = make(zmtp.PULL)
         plain_client = make(zmtp.PUSH, plain_username=b"user", plain_password=b"secret")
         async with null_server.monitor() as on_server, plain_client.monitor() as on_client:
@@ -367,8 +387,11 @@ async def test_a_security_mechanism_mismatch_fails_the_handshake_at_once(
 # The demo
 
 
-async def test_the_pipeline_demo_accounts_for_every_task(capsys: pytest.CaptureFixture[str]):
-    with trio.fail_after(10):
+@pytest.mark.engines("trio", reason="zmtp.demo is written for the trio engine")
+async def test_the_pipeline_demo_accounts_for_every_task(
+    engine: Engine, capsys: pytest.CaptureFixture[str]
+):
+    with anyio.fail_after(10):
         figures = await zmtp.demo.pipeline(workers=2, tasks=10)
     out = capsys.readouterr().out
     per_worker = {

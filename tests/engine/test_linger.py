@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import anyio
 import pytest
-import trio
+from engines import Engine
 
 import zmtp
 
@@ -42,19 +43,19 @@ async def test_messages_sent_before_the_peer_exists_are_delivered_after_close(
 ) -> None:
     """The zguide sender's shape: connect, send, close; the receiver binds later."""
     ep = fixed_endpoint()
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         push = ctx.socket(zmtp.PUSH, linger=linger)
         await push.connect(ep)
         for m in messages():
             await push.send(m)
-        closed = trio.Event()
+        closed = anyio.Event()
 
         async def close() -> None:
             await push.close()
             closed.set()
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(close)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(close)
             pull = ctx.socket(zmtp.PULL, linger=0)
             await pull.bind(ep)
             assert await recv_all(pull, N) == messages()
@@ -64,15 +65,14 @@ async def test_messages_sent_before_the_peer_exists_are_delivered_after_close(
         await pull.close()
 
 
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])  # inproc peers never reconnect
 async def test_close_waits_for_a_connection_that_is_remade(
     ctx: zmtp.Context, fixed_endpoint: Callable[[], str], transport: str
 ) -> None:
     """Messages queued while the peer is away go out when it comes back, even if the
     socket began closing meanwhile (linger -1)."""
-    if transport == "inproc":
-        pytest.skip("inproc peers do not reconnect: an inproc link ends with its socket")
     ep = fixed_endpoint()
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         push = ctx.socket(zmtp.PUSH, reconnect_ivl=10)
         first = ctx.socket(zmtp.PULL, linger=0)
         async with push.monitor(zmtp.Event.DISCONNECTED | zmtp.Event.HANDSHAKE_SUCCEEDED) as mon:
@@ -85,20 +85,19 @@ async def test_close_waits_for_a_connection_that_is_remade(
             await mon.wait_for(zmtp.Event.DISCONNECTED)
         for m in messages():
             await push.send(m)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(push.close)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(push.close)
             second = ctx.socket(zmtp.PULL, linger=0)
             await second.bind(ep)
             assert await recv_all(second, N) == messages()
         assert push.closed and push.dropped == 0
 
 
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])  # inproc: see the tests below
 async def test_linger_that_expires_drops_and_counts_what_is_left(
     ctx: zmtp.Context, fixed_endpoint: Callable[[], str], transport: str
 ) -> None:
-    if transport == "inproc":
-        pytest.skip("inproc messages wait in the context for a later bind (tested below)")
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         push = ctx.socket(zmtp.PUSH, linger=50)
         await push.connect(fixed_endpoint())
         for m in messages():
@@ -110,10 +109,10 @@ async def test_linger_that_expires_drops_and_counts_what_is_left(
 
 @pytest.mark.parametrize("how", ["option", "argument", "context default"])
 async def test_linger_zero_drops_at_once_and_counts(
-    fixed_endpoint: Callable[[], str], how: str
+    engine: Engine, fixed_endpoint: Callable[[], str], how: str
 ) -> None:
-    async with zmtp.Context(**({"linger": 0} if how == "context default" else {})) as ctx:
-        with trio.fail_after(5):
+    async with engine.Context(**({"linger": 0} if how == "context default" else {})) as ctx:
+        with anyio.fail_after(5):
             push = ctx.socket(zmtp.PUSH, **({"linger": 0} if how == "option" else {}))
             await push.connect(fixed_endpoint())
             for m in messages():
@@ -127,7 +126,7 @@ async def test_linger_waits_for_the_kernel_to_take_a_large_backlog(
     ctx: zmtp.Context, endpoint: Callable[[], str]
 ) -> None:
     """Everything queued on a live connection is written before close returns."""
-    with trio.fail_after(20):
+    with anyio.fail_after(20):
         pull = ctx.socket(zmtp.PULL, linger=0, rcvhwm=10)
         push = ctx.socket(zmtp.PUSH, sndhwm=0)  # no HWM: queue it all
         ep = await pull.bind(endpoint())
@@ -135,8 +134,8 @@ async def test_linger_waits_for_the_kernel_to_take_a_large_backlog(
         big = [b"%06d" % i + b"." * 4000 for i in range(2000)]
         for m in big:
             push.send_nowait(m)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(push.close)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(push.close)
             got = await recv_all(pull, len(big))
         assert got == big
         assert push.dropped == 0
@@ -147,7 +146,7 @@ async def test_linger_waits_for_the_kernel_to_take_a_large_backlog(
 
 async def test_inproc_connect_send_close_then_bind_delivers(ctx: zmtp.Context) -> None:
     """libzmq delivers these: the closed connecter's messages wait in the context."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = ctx.socket(zmtp.PUSH)  # default linger
         await push.connect("inproc://later")
         for m in messages():
@@ -164,7 +163,7 @@ async def test_inproc_connect_send_close_then_bind_delivers(ctx: zmtp.Context) -
 async def test_inproc_linger_zero_drops_the_messages_of_a_closed_connecter(
     ctx: zmtp.Context,
 ) -> None:
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = ctx.socket(zmtp.PUSH, linger=0)
         await push.connect("inproc://never-mind")
         for m in messages():
@@ -173,19 +172,19 @@ async def test_inproc_linger_zero_drops_the_messages_of_a_closed_connecter(
         assert push.dropped == N
         pull = ctx.socket(zmtp.PULL, linger=0)
         await pull.bind("inproc://never-mind")
-        await trio.testing.wait_all_tasks_blocked()
+        await anyio.wait_all_tasks_blocked()
         with pytest.raises(zmtp.Again):
             pull.recv_nowait()
 
 
 async def test_inproc_a_bind_after_the_linger_expired_gets_nothing(ctx: zmtp.Context) -> None:
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = ctx.socket(zmtp.PUSH, linger=1)
         await push.connect("inproc://too-late")
         for m in messages():
             await push.send(m)
         await push.close()
-        await trio.sleep(0.02)  # pacing: the bind must come after the 1 ms linger
+        await anyio.sleep(0.02)  # pacing: the bind must come after the 1 ms linger
         pull = ctx.socket(zmtp.PULL, linger=0)
         await pull.bind("inproc://too-late")
         with pytest.raises(zmtp.Again):
@@ -193,9 +192,11 @@ async def test_inproc_a_bind_after_the_linger_expired_gets_nothing(ctx: zmtp.Con
         assert push.dropped == N
 
 
-async def test_inproc_messages_nobody_bound_for_are_counted_when_the_context_closes() -> None:
-    with trio.fail_after(5):
-        async with zmtp.Context() as ctx:
+async def test_inproc_messages_nobody_bound_for_are_counted_when_the_context_closes(
+    engine: Engine,
+) -> None:
+    with anyio.fail_after(5):
+        async with engine.Context() as ctx:
             push = ctx.socket(zmtp.PUSH)
             await push.connect("inproc://nobody")
             for m in messages():
@@ -208,28 +209,27 @@ async def test_inproc_messages_nobody_bound_for_are_counted_when_the_context_clo
 # -- contexts ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])  # an inproc peer closes with the context
 async def test_leaving_a_context_waits_for_its_sockets_lingering(
-    fixed_endpoint: Callable[[], str], transport: str
+    engine: Engine, fixed_endpoint: Callable[[], str], transport: str
 ) -> None:
-    if transport == "inproc":
-        pytest.skip("an inproc receiver lives in the same context, which is closing")
     ep = fixed_endpoint()
     got: list[bytes] = []
-    with trio.fail_after(10):
-        async with zmtp.Context() as receiving, trio.open_nursery() as nursery:
+    with anyio.fail_after(10):
+        async with engine.Context() as receiving, anyio.create_task_group() as tg:
             pull = receiving.socket(zmtp.PULL, linger=0)
-            sender_left = trio.Event()
+            sender_left = anyio.Event()
 
             async def sender() -> None:
-                async with zmtp.Context() as ctx:
+                async with engine.Context() as ctx:
                     push = ctx.socket(zmtp.PUSH)
                     await push.connect(ep)
                     for m in messages():
                         await push.send(m)
                 sender_left.set()  # only once the messages went out
 
-            nursery.start_soon(sender)
-            await trio.testing.wait_all_tasks_blocked()
+            tg.start_soon(sender)
+            await anyio.wait_all_tasks_blocked()
             assert not sender_left.is_set(), "the context left with messages still queued"
             await pull.bind(ep)
             got = await recv_all(pull, N)

@@ -13,8 +13,9 @@ import gc
 import weakref
 from collections.abc import Iterator
 
+import anyio
 import pytest
-import trio
+from engines import Engine
 
 import zmtp
 
@@ -39,7 +40,7 @@ MECHANISMS = {
 
 @pytest.mark.parametrize("mechanism", ["null", "plain", "curve"])
 async def test_a_closed_connection_is_freed_without_the_cycle_collector(
-    no_gc: None, mechanism: str
+    engine: Engine, no_gc: None, mechanism: str
 ) -> None:
     if mechanism == "curve":
         server_public, server_secret = zmtp.curve_keypair()
@@ -53,10 +54,10 @@ async def test_a_closed_connection_is_freed_without_the_cycle_collector(
     else:
         server_opts, client_opts = MECHANISMS[mechanism]
     freed: list[str] = []
-    with trio.fail_after(10):
-        async with zmtp.Context() as ctx:
+    with anyio.fail_after(10):
+        async with engine.Context() as ctx:
             if mechanism == "plain":
-                auth = zmtp.auth.Authenticator(ctx)
+                auth = engine.Authenticator(ctx)
                 await auth.start()
                 auth.configure_plain(passwords={"u": "p"})
             pull = ctx.socket(zmtp.PULL, linger=0, **server_opts)
@@ -65,15 +66,15 @@ async def test_a_closed_connection_is_freed_without_the_cycle_collector(
             await push.connect(ep)
             await push.send(BIG)
             assert await pull.recv() == BIG
-            (engine,) = pull._rt.engines
+            (live,) = engine.connections(pull)
             for name, obj in [
-                ("engine", engine),
-                ("connection", engine.conn),
-                ("mechanism", engine.conn.mechanism),
-                ("pipe", engine.pipe),
+                ("engine", live),
+                ("connection", live.conn),
+                ("mechanism", live.conn.mechanism),
+                ("pipe", live.pipe),
             ]:
                 weakref.finalize(obj, freed.append, name)
-            del engine, obj
+            del live, obj
             async with pull.monitor(zmtp.Event.DISCONNECTED) as monitor:
                 await push.close()
                 await monitor.wait_for(zmtp.Event.DISCONNECTED)

@@ -12,8 +12,8 @@ import os
 import sys
 from collections.abc import Callable
 
+import anyio
 import pytest
-import trio
 from engine_helpers import link
 
 import zmtp
@@ -58,7 +58,7 @@ async def test_multipart_empty_and_1mib_messages_arrive_whole_and_in_order(
     sender_binds: bool,
     bind_first: bool,
 ):
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         sender = make(sender_type, reconnect_ivl=10)
         receiver = make(receiver_type, reconnect_ivl=10)
         binder, connecter = (sender, receiver) if sender_binds else (receiver, sender)
@@ -85,7 +85,7 @@ async def test_messages_sent_before_the_peer_exists_are_delivered_once_it_binds(
 ):
     """Without ``immediate``, a connect makes a pipe at once: sends queue there until
     the peer appears (libzmq's behaviour)."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         sender = make(sender_type, reconnect_ivl=10)
         receiver = make(receiver_type)
         ep = fixed_endpoint()
@@ -106,7 +106,7 @@ async def test_a_long_stream_from_one_peer_keeps_its_order(
     answers: bool,
 ):
     n = 5000
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         sender = make(sender_type)
         receiver = make(receiver_type)
         await link(receiver, sender, endpoint())
@@ -115,8 +115,8 @@ async def test_a_long_stream_from_one_peer_keeps_its_order(
             for i in range(n):
                 await sender.send_multipart([b"%d" % i, b"x" * (i % 300)])
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(produce)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(produce)
             for i in range(n):
                 assert await receiver.recv_multipart() == [b"%d" % i, b"x" * (i % 300)]
 
@@ -124,7 +124,7 @@ async def test_a_long_stream_from_one_peer_keeps_its_order(
 async def test_frames_may_be_bytearray_or_memoryview_and_arrive_as_bytes(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push, pull = make(zmtp.PUSH), make(zmtp.PULL)
         await link(pull, push, endpoint())
         await push.send_multipart([bytearray(b"ba"), memoryview(b"mv"), b"b"])
@@ -135,7 +135,7 @@ async def test_frames_may_be_bytearray_or_memoryview_and_arrive_as_bytes(
 
 @pytest.mark.skipif(sys.platform != "linux", reason="abstract sockets are Linux-only")
 async def test_linux_abstract_ipc_endpoint_carries_messages(make: Callable[..., zmtp.Socket]):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull, push = make(zmtp.PULL), make(zmtp.PUSH)
         name = f"ipc://@zmtp-engine-test-{os.getpid()}-{id(pull)}"
         ep = await link(pull, push, name)
@@ -150,7 +150,7 @@ async def test_a_bound_pair_refuses_a_second_peer_until_the_first_leaves(
 ):
     """RFC 31: a PAIR talks to one peer at a time; a newcomer is refused (its connection
     closed) while the first is connected, and is accepted once the first has gone."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pair, first, second = make(zmtp.PAIR), make(zmtp.PAIR), make(zmtp.PAIR, reconnect_ivl=10)
         async with pair.monitor(zmtp.Event.DISCONNECTED) as monitor:
             ep = await link(pair, first, endpoint())
@@ -177,7 +177,7 @@ async def test_a_bound_pair_refuses_a_second_peer_until_the_first_leaves(
 async def test_a_message_over_maxmsgsize_closes_that_connection_naming_the_limit(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull = make(zmtp.PULL, maxmsgsize=100)
         push = make(zmtp.PUSH, reconnect_ivl=10)
         async with pull.monitor() as monitor:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import anyio
 import pytest
-import trio
-import trio.testing
 from engine_helpers import drain, link
 
 import zmtp
@@ -101,7 +100,7 @@ async def test_a_misspelt_option_attribute_is_refused(make: Callable[..., zmtp.S
 async def test_last_endpoint_is_read_only_and_reports_the_last_bind_or_connect(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull, push = make(zmtp.PULL), make(zmtp.PUSH)
         assert pull.last_endpoint == ""
         ep = await pull.bind(endpoint())
@@ -122,7 +121,7 @@ async def test_last_endpoint_is_read_only_and_reports_the_last_bind_or_connect(
 async def test_binding_a_wildcard_tcp_port_returns_the_real_port(
     make: Callable[..., zmtp.Socket], wildcard: str
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull, push = make(zmtp.PULL), make(zmtp.PUSH)
         ep = await pull.bind(wildcard)
         port = re.fullmatch(r"tcp://127\.0\.0\.1:(\d+)", ep)
@@ -136,7 +135,7 @@ async def test_binding_a_wildcard_tcp_port_returns_the_real_port(
 async def test_binding_an_endpoint_in_use_raises_and_reports_bind_failed(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         first, second = make(zmtp.PULL), make(zmtp.PULL)
         ep = await first.bind(endpoint())
         async with second.monitor() as monitor:
@@ -150,7 +149,7 @@ async def test_binding_an_endpoint_in_use_raises_and_reports_bind_failed(
 async def test_after_unbind_the_endpoint_takes_no_new_peer_and_can_be_bound_again(
     make: Callable[..., zmtp.Socket], fixed_endpoint: Callable[[], str], transport: str
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         first = make(zmtp.PULL)
         ep = await first.bind(fixed_endpoint())
         await first.unbind(ep)
@@ -167,7 +166,7 @@ async def test_after_unbind_the_endpoint_takes_no_new_peer_and_can_be_bound_agai
         second = make(zmtp.PULL)
         assert await second.bind(ep) == ep
         assert await second.recv() == b"for whoever binds next"
-        await trio.testing.wait_all_tasks_blocked()
+        await anyio.wait_all_tasks_blocked()
         assert drain(first) == []
 
 
@@ -175,7 +174,7 @@ async def test_after_unbind_the_endpoint_takes_no_new_peer_and_can_be_bound_agai
 async def test_unbind_closes_the_connections_accepted_through_the_endpoint(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull, push = make(zmtp.PULL), make(zmtp.PUSH, reconnect_ivl=10)
         async with push.monitor() as on_push, pull.monitor() as on_pull:
             ep = await link(pull, push, endpoint())
@@ -188,7 +187,7 @@ async def test_unbind_closes_the_connections_accepted_through_the_endpoint(
 async def test_disconnect_stops_routing_to_that_peer(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = make(zmtp.PUSH)
         kept, dropped = make(zmtp.PULL), make(zmtp.PULL)
         kept_ep = await link(kept, push, endpoint())
@@ -199,7 +198,7 @@ async def test_disconnect_stops_routing_to_that_peer(
         for i in range(10):
             await push.send(b"%d" % i)
         assert [await kept.recv() for _ in range(10)] == [b"%d" % i for i in range(10)]
-        await trio.testing.wait_all_tasks_blocked()
+        await anyio.wait_all_tasks_blocked()
         assert drain(dropped) == []
         assert push.last_endpoint in (kept_ep, dropped_ep)
 
@@ -207,7 +206,7 @@ async def test_disconnect_stops_routing_to_that_peer(
 async def test_connecting_twice_to_one_endpoint_is_refused(
     make: Callable[..., zmtp.Socket], fixed_endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = make(zmtp.PUSH)
         ep = fixed_endpoint()
         await push.connect(ep)
@@ -222,7 +221,7 @@ async def test_connecting_twice_to_one_endpoint_is_refused(
 async def test_without_immediate_a_connect_queues_before_the_peer_exists(
     make: Callable[..., zmtp.Socket], fixed_endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = make(zmtp.PUSH, reconnect_ivl=10)
         await push.connect(fixed_endpoint())
         push.send_nowait(b"queued at once")
@@ -231,7 +230,7 @@ async def test_without_immediate_a_connect_queues_before_the_peer_exists(
 async def test_with_immediate_nothing_queues_until_the_peer_is_connected(
     make: Callable[..., zmtp.Socket], fixed_endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = make(zmtp.PUSH, immediate=True, reconnect_ivl=10)
         ep = fixed_endpoint()
         await push.connect(ep)
@@ -250,7 +249,7 @@ async def test_with_immediate_messages_go_only_to_connected_peers(
     endpoint: Callable[[], str],
     fixed_endpoint: Callable[[], str],
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         for immediate in (False, True):
             push = make(zmtp.PUSH, immediate=immediate, reconnect_ivl=10)
             live = make(zmtp.PULL)
@@ -261,7 +260,7 @@ async def test_with_immediate_messages_go_only_to_connected_peers(
             expected = 10 if immediate else 5  # else half wait for the absent peer
             got = [int(await live.recv()) for _ in range(expected)]
             assert got == sorted(got)
-            await trio.testing.wait_all_tasks_blocked()
+            await anyio.wait_all_tasks_blocked()
             assert drain(live) == [], f"immediate={immediate}"
 
 
@@ -289,7 +288,7 @@ async def _flood_then_close(
 async def test_close_with_linger_zero_returns_at_once_and_drops_what_is_queued(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         sent, got = await _flood_then_close(make, endpoint(), linger=0)
     assert got < sent
 
@@ -298,7 +297,7 @@ async def test_close_with_linger_zero_returns_at_once_and_drops_what_is_queued(
 async def test_close_with_linger_flushes_what_is_queued_to_a_live_peer(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         sent, got = await _flood_then_close(make, endpoint(), linger=3000)
     assert got == sent
 
@@ -307,7 +306,7 @@ async def test_close_with_linger_flushes_what_is_queued_to_a_live_peer(
 async def test_the_linger_option_is_what_close_uses_by_default(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull = make(zmtp.PULL, rcvhwm=0)
         push = make(zmtp.PUSH, sndhwm=0, linger=3000)
         async with pull.monitor() as monitor:

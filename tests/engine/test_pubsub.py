@@ -23,10 +23,10 @@ import collections
 import tracemalloc
 from collections.abc import Callable
 
+import anyio
 import pytest
-import trio
-import trio.testing
 from engine_helpers import drain, fill_until_send_waits, link
+from engines import Engine, settle
 
 import zmtp
 from zmtp.core.stream import BATCH_BYTES, READ_SIZE
@@ -57,7 +57,7 @@ async def wait_until_published_to(pub: zmtp.Socket, sub: zmtp.Socket, topic: byt
     while True:
         sent += 1
         pub.send_multipart_nowait([topic + PROBE + b"%d" % sent])
-        with trio.move_on_after(PROBE_PATIENCE):
+        with anyio.move_on_after(PROBE_PATIENCE):
             got = await sub.recv_multipart()
             break
     # A probe that was slow to arrive may be followed by those sent after it.
@@ -99,7 +99,7 @@ WEATHER_MATCHING = [m for m in WEATHER_TRAFFIC if m[0].startswith(b"weather")]
 async def test_sub_receives_only_messages_whose_first_frame_starts_with_its_subscription(
     make: Make, endpoint: Endpoint
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub, sub = await xpub_and_sub(make, endpoint)
         await subscribed(sub, xpub, b"weather")
         for msg in WEATHER_TRAFFIC:
@@ -110,8 +110,9 @@ async def test_sub_receives_only_messages_whose_first_frame_starts_with_its_subs
         assert drain(sub) == []
 
 
+@pytest.mark.needs("cancel-in-flight")
 async def test_pub_filters_the_same_way_as_xpub(make: Make, endpoint: Endpoint):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pub = make(zmtp.PUB)
         sub = make(zmtp.SUB, subscribe=b"weather")
         await link(pub, sub, endpoint())
@@ -122,7 +123,7 @@ async def test_pub_filters_the_same_way_as_xpub(make: Make, endpoint: Endpoint):
 
 
 async def test_sub_without_subscription_receives_nothing(make: Make, endpoint: Endpoint):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub, sub = await xpub_and_sub(make, endpoint)
         await subscribed(sub, xpub, b"B")  # the only subscription: B
         await xpub.send(b"A is for nobody")
@@ -131,7 +132,7 @@ async def test_sub_without_subscription_receives_nothing(make: Make, endpoint: E
 
 
 async def test_empty_subscription_receives_everything(make: Make, endpoint: Endpoint):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub, sub = await xpub_and_sub(make, endpoint)
         await subscribed(sub, xpub, b"")
         msgs = [[b""], [b"\x00"], [b"\x01x"], [b"anything", b"at all"]]
@@ -141,7 +142,7 @@ async def test_empty_subscription_receives_everything(make: Make, endpoint: Endp
 
 
 async def test_a_publisher_without_subscribers_drops_every_message_without_blocking(make: Make):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pub = make(zmtp.PUB, sndhwm=1)
         await pub.bind("inproc://nobody-listens")
         for i in range(10_000):
@@ -153,7 +154,7 @@ async def test_a_publisher_without_subscribers_drops_every_message_without_block
 
 
 async def test_unsubscribe_stops_delivery_of_that_topic_only(make: Make, endpoint: Endpoint):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub, sub = await xpub_and_sub(make, endpoint)
         await subscribed(sub, xpub, b"A")
         await subscribed(sub, xpub, b"B")
@@ -167,7 +168,7 @@ async def test_unsubscribe_stops_delivery_of_that_topic_only(make: Make, endpoin
 
 
 async def test_subscribing_twice_needs_two_unsubscribes(make: Make, endpoint: Endpoint):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub, sub = await xpub_and_sub(make, endpoint)
         await subscribed(sub, xpub, b"A")
         sub.subscribe(b"A")  # counted by the SUB; the XPUB already knows the topic
@@ -187,7 +188,7 @@ async def test_subscribing_twice_needs_two_unsubscribes(make: Make, endpoint: En
 async def test_unsubscribing_what_was_never_subscribed_sends_nothing(
     make: Make, endpoint: Endpoint
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub, sub = await xpub_and_sub(make, endpoint)
         xpub.xpub_verbose_unsubscribe = True  # even verbose: nothing to report
         sub.unsubscribe(b"never")
@@ -200,7 +201,7 @@ async def test_unsubscribing_what_was_never_subscribed_sends_nothing(
 
 
 async def test_sub_fair_queues_messages_from_three_publishers(make: Make, endpoint: Endpoint):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         sub = make(zmtp.SUB)
         pubs = [make(zmtp.XPUB) for _ in range(3)]
         for pub in pubs:
@@ -212,7 +213,7 @@ async def test_sub_fair_queues_messages_from_three_publishers(make: Make, endpoi
         for i, pub in enumerate(pubs):
             for j in range(per_pub):
                 await pub.send_multipart([b"%d" % i, b"%d" % j])
-        await trio.testing.wait_all_tasks_blocked(KERNEL_CUSHION)
+        await settle(KERNEL_CUSHION)
 
         sources = []
         next_seq: collections.Counter[bytes] = collections.Counter()
@@ -229,7 +230,7 @@ async def test_sub_fair_queues_messages_from_three_publishers(make: Make, endpoi
 async def test_each_of_several_subscribers_gets_what_matches_its_own_subscriptions(
     make: Make, endpoint: Endpoint
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub = make(zmtp.XPUB)
         ep = await xpub.bind(endpoint())
         subs = {topic: make(zmtp.SUB) for topic in (b"A", b"B", b"")}
@@ -268,7 +269,7 @@ async def two_subscribers(make: Make, endpoint: Endpoint, **xpub_options: object
 async def test_xpub_reports_a_topic_once_however_many_subscribers_have_it(
     make: Make, endpoint: Endpoint
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub, (s1, s2) = await two_subscribers(make, endpoint)
         await subscribed(s1, xpub, b"A")
         s2.subscribe(b"A")  # the topic has a subscriber already: not reported
@@ -281,7 +282,7 @@ async def test_xpub_reports_a_topic_once_however_many_subscribers_have_it(
 async def test_xpub_verbose_reports_every_subscription_but_only_the_last_unsubscription(
     make: Make, endpoint: Endpoint
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub, (s1, s2) = await two_subscribers(make, endpoint, xpub_verbose=True)
         await subscribed(s1, xpub, b"A")
         await subscribed(s2, xpub, b"A")
@@ -296,7 +297,7 @@ async def test_xpub_verbose_reports_every_subscription_but_only_the_last_unsubsc
 async def test_xpub_verbose_unsubscribe_reports_every_unsubscription(
     make: Make, endpoint: Endpoint
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub, (s1, s2) = await two_subscribers(make, endpoint, xpub_verbose_unsubscribe=True)
         await subscribed(s1, xpub, b"A")
         await subscribed(s2, xpub, b"A")
@@ -311,7 +312,7 @@ async def test_xpub_reports_the_unsubscriptions_of_a_subscriber_that_disconnects
 ):
     """RFC 29 XPUB: "SHALL, if the subscriber peer disconnects prematurely, generate a
     suitable unsubscribe request for the calling application"."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub, (s1, s2) = await two_subscribers(make, endpoint, xpub_verbose=True)
         await subscribed(s1, xpub, b"A")
         await subscribed(s1, xpub, b"B")
@@ -328,7 +329,7 @@ async def test_xpub_recv_already_waiting_wakes_for_the_unsubscription_of_a_depar
     make: Make, endpoint: Endpoint, transport: str
 ):
     """The unsubscription is news for a ``recv()`` parked before the peer left."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub, sub = await xpub_and_sub(make, endpoint)
         await subscribed(sub, xpub, b"A")
         got: list[bytes] = []
@@ -336,21 +337,21 @@ async def test_xpub_recv_already_waiting_wakes_for_the_unsubscription_of_a_depar
         async def receive() -> None:
             got.append(await xpub.recv())
 
-        async with trio.open_nursery() as nursery, xpub.monitor() as monitor:
-            nursery.start_soon(receive)
-            await trio.testing.wait_all_tasks_blocked()  # recv() is waiting
+        async with anyio.create_task_group() as tg, xpub.monitor() as monitor:
+            tg.start_soon(receive)
+            await anyio.wait_all_tasks_blocked()  # recv() is waiting
             await sub.close()
             if transport != "inproc":
                 await monitor.wait_for(zmtp.Event.DISCONNECTED)
-            await trio.testing.wait_all_tasks_blocked()
-            nursery.cancel_scope.cancel()
+            await anyio.wait_all_tasks_blocked()
+            tg.cancel_scope.cancel()
         assert got == [b"\x00A"]
 
 
 async def test_xpub_manual_sends_only_what_the_application_subscribed(
     make: Make, endpoint: Endpoint
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub = make(zmtp.XPUB, xpub_manual=True)
         sub = make(zmtp.SUB)
         await link(xpub, sub, endpoint())
@@ -373,7 +374,7 @@ async def test_xpub_manual_sends_only_what_the_application_subscribed(
 
 
 async def test_xpub_welcome_msg_greets_each_new_subscriber(make: Make, endpoint: Endpoint):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub = make(zmtp.XPUB, xpub_welcome_msg=b"W", xpub_verbose=True)
         ep = await xpub.bind(endpoint())
         for _ in range(2):
@@ -383,8 +384,9 @@ async def test_xpub_welcome_msg_greets_each_new_subscriber(make: Make, endpoint:
             assert await xpub.recv() == b"\x01W"
 
 
+@pytest.mark.needs("cancel-in-flight")
 async def test_xpub_nodrop_makes_send_wait_instead_of_dropping(make: Make, endpoint: Endpoint):
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         xpub, sub = await xpub_and_sub(make, endpoint, {"sndhwm": 5, "xpub_nodrop": True}, rcvhwm=5)
         await subscribed(sub, xpub, b"")
         msg = [b"n" * 16384]
@@ -394,7 +396,7 @@ async def test_xpub_nodrop_makes_send_wait_instead_of_dropping(make: Make, endpo
         # Nothing was dropped: the subscriber gets every message that was accepted.
         for _ in range(queued):
             assert await sub.recv_multipart() == msg
-        await trio.testing.wait_all_tasks_blocked(KERNEL_CUSHION)
+        await settle(KERNEL_CUSHION)
         assert drain(sub) == []
         xpub.send_multipart_nowait([b"room again"])  # and the queue took messages again
         assert await sub.recv() == b"room again"
@@ -404,15 +406,15 @@ async def test_without_nodrop_a_full_subscriber_never_makes_send_wait(
     make: Make, endpoint: Endpoint
 ):
     # The control for the test above, with the same sockets and queue sizes.
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         xpub, sub = await xpub_and_sub(make, endpoint, {"sndhwm": 5}, rcvhwm=5)
         await subscribed(sub, xpub, b"")
         # 48 MB: more than both pipes and the kernel's buffers can hold (test_hwm.py).
         for _ in range(3):
             for _ in range(1000):
                 xpub.send_multipart_nowait([b"n" * 16384])  # never Again
-            await trio.testing.wait_all_tasks_blocked()
-        with trio.move_on_after(1) as waited:
+            await anyio.wait_all_tasks_blocked()
+        with anyio.move_on_after(1) as waited:
             await xpub.send_multipart([b"n" * 16384])
         assert not waited.cancelled_caught
 
@@ -444,7 +446,7 @@ async def test_a_subscriber_that_never_reads_slows_neither_the_publisher_nor_the
     bound = 2 * (2 * SLOW_HWM * SLOW_MSG_SIZE + READ_SIZE + BATCH_BYTES)
     published = SLOW_ROUNDS * SLOW_BATCH * SLOW_MSG_SIZE
     assert published > 4 * bound
-    with trio.fail_after(30):
+    with anyio.fail_after(30):
         xpub = make(zmtp.XPUB, sndhwm=SLOW_HWM, xpub_verbose=True)
         ep = await xpub.bind(endpoint())
         fast = make(zmtp.SUB, subscribe=b"")
@@ -485,7 +487,7 @@ async def test_a_subscriber_that_never_reads_slows_neither_the_publisher_nor_the
 async def test_xsub_sends_subscriptions_as_messages_and_other_messages_upstream(
     make: Make, endpoint: Endpoint
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub = make(zmtp.XPUB)
         xsub = make(zmtp.XSUB)
         await link(xpub, xsub, endpoint())
@@ -506,16 +508,16 @@ async def test_xsub_sends_subscriptions_as_messages_and_other_messages_upstream(
 
 
 async def test_proxy_forwards_subscriptions_upstream_and_messages_downstream(
-    make: Make, endpoint: Endpoint
+    engine: Engine, make: Make, endpoint: Endpoint
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         frontend, backend = make(zmtp.XSUB), make(zmtp.XPUB)
         publisher = make(zmtp.XPUB)  # an XPUB, to see the subscription arrive
         subscriber = make(zmtp.SUB)
         await link(frontend, publisher, endpoint())
         await link(backend, subscriber, endpoint())
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(zmtp.proxy, frontend, backend)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(engine.proxy, frontend, backend)
             subscriber.subscribe(b"A")
             # SUB -> XPUB backend -> proxy -> XSUB frontend -> the publisher
             assert await publisher.recv() == b"\x01A"
@@ -525,7 +527,7 @@ async def test_proxy_forwards_subscriptions_upstream_and_messages_downstream(
 
             subscriber.unsubscribe(b"A")
             assert await publisher.recv() == b"\x00A"
-            nursery.cancel_scope.cancel()
+            tg.cancel_scope.cancel()
 
 
 # ---------------------------------------------------------------------------------------
@@ -533,12 +535,12 @@ async def test_proxy_forwards_subscriptions_upstream_and_messages_downstream(
 
 
 async def test_conflating_sub_keeps_only_the_newest_message(make: Make, endpoint: Endpoint):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub, sub = await xpub_and_sub(make, endpoint, conflate=True)
         await subscribed(sub, xpub, b"")
         for i in range(100):
             xpub.send_multipart_nowait([b"%d" % i])
-        await trio.testing.wait_all_tasks_blocked(KERNEL_CUSHION)
+        await settle(KERNEL_CUSHION)
         assert sub.recv_nowait() == b"99"
         with pytest.raises(zmtp.Again):
             sub.recv_nowait()
@@ -548,7 +550,7 @@ async def test_conflating_sub_keeps_only_the_newest_message(make: Make, endpoint
 async def test_subscriptions_are_sent_again_to_a_publisher_restarted_on_the_same_endpoint(
     make: Make, endpoint: Endpoint
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         first = make(zmtp.XPUB)
         sub = make(zmtp.SUB, reconnect_ivl=10)
         ep = await link(first, sub, endpoint())
@@ -570,7 +572,7 @@ async def test_subscriptions_are_sent_again_to_a_publisher_restarted_on_the_same
 async def test_sub_subscribe_keyword_takes_a_topic_or_a_list_bytes_or_str(
     make: Make, endpoint: Endpoint
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub = make(zmtp.XPUB, xpub_verbose=True)
         ep = await xpub.bind(endpoint())
         one = make(zmtp.SUB, subscribe=b"one")
@@ -586,7 +588,7 @@ async def test_sub_subscribe_keyword_takes_a_topic_or_a_list_bytes_or_str(
 
 
 async def test_str_topics_are_utf8_encoded(make: Make, endpoint: Endpoint):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         xpub, sub = await xpub_and_sub(make, endpoint)
         sub.subscribe("météo/")
         assert await xpub.recv() == b"\x01" + "météo/".encode()
@@ -597,7 +599,7 @@ async def test_str_topics_are_utf8_encoded(make: Make, endpoint: Endpoint):
 
 
 async def test_socket_types_refuse_what_rfc_29_does_not_give_them(make: Make):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pub, sub = make(zmtp.PUB), make(zmtp.SUB)
         xpub = make(zmtp.XPUB)
         with pytest.raises(zmtp.InvalidState):

@@ -9,21 +9,22 @@ import json
 import socket
 from collections.abc import Callable
 
+import anyio
 import pytest
-import trio
+from engines import Engine
 
 import zmtp
 
 
 async def test_poller_reports_readable_sockets_without_taking_their_messages(
-    make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
+    engine: Engine, make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ) -> None:
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         a, b = make(zmtp.PULL), make(zmtp.PULL)
         pa, pb = make(zmtp.PUSH), make(zmtp.PUSH)
         await pa.connect(await a.bind(endpoint()))
         await pb.connect(await b.bind(endpoint()))
-        poller = zmtp.Poller()
+        poller = engine.Poller()
         poller.register(a, zmtp.POLLIN)
         poller.register(b, zmtp.POLLIN)
         assert await poller.poll(0) == []
@@ -38,22 +39,24 @@ async def test_poller_reports_readable_sockets_without_taking_their_messages(
         assert await poller.poll(2000) == [(a, zmtp.POLLIN)]
 
 
-async def test_poller_times_out_with_an_empty_list(make: Callable[..., zmtp.Socket]) -> None:
-    with trio.fail_after(5):
+async def test_poller_times_out_with_an_empty_list(
+    engine: Engine, make: Callable[..., zmtp.Socket]
+) -> None:
+    with anyio.fail_after(5):
         pull = make(zmtp.PULL)
-        poller = zmtp.Poller()
+        poller = engine.Poller()
         poller.register(pull, zmtp.POLLIN)
-        start = trio.current_time()
+        start = anyio.current_time()
         assert await poller.poll(50) == []
-        assert trio.current_time() - start >= 0.05
+        assert anyio.current_time() - start >= 0.05
 
 
 async def test_pollout_says_when_a_send_would_not_wait(
-    make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
+    engine: Engine, make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ) -> None:
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = make(zmtp.PUSH, sndhwm=1, immediate=True)
-        poller = zmtp.Poller()
+        poller = engine.Poller()
         poller.register(push, zmtp.POLLOUT)
         assert await poller.poll(0) == []  # no peer yet
         pull = make(zmtp.PULL, rcvhwm=1)
@@ -65,26 +68,26 @@ async def test_pollout_says_when_a_send_would_not_wait(
 async def test_socket_poll_waits_for_input(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ) -> None:
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull, push = make(zmtp.PULL), make(zmtp.PUSH)
         await push.connect(await pull.bind(endpoint()))
         assert await pull.poll(0) == 0
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(push.send, b"x")
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(push.send, b"x")
             assert await pull.poll(2000) == zmtp.POLLIN
         assert pull.events & zmtp.POLLIN
         assert await pull.recv() == b"x"
 
 
-def test_a_poller_refuses_what_is_not_a_zmtp_socket() -> None:
+def test_a_poller_refuses_what_is_not_a_zmtp_socket(engine: Engine) -> None:
     with pytest.raises(zmtp.ZMTPValueError, match="polls zmtp sockets"):
-        zmtp.Poller().register(socket.socket(), zmtp.POLLIN)  # type: ignore[arg-type]
+        engine.Poller().register(socket.socket(), zmtp.POLLIN)  # type: ignore[arg-type]
 
 
 async def test_json_pyobj_and_serialized_round_trip(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ) -> None:
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull, push = make(zmtp.PULL), make(zmtp.PUSH)
         await push.connect(await pull.bind(endpoint()))
         await push.send_json({"a": [1, 2.5, None]}, sort_keys=True)
@@ -109,7 +112,7 @@ async def test_send_json_of_what_json_cannot_encode_names_the_problem(
 
 
 async def test_bind_to_random_port_returns_a_bound_port(make: Callable[..., zmtp.Socket]) -> None:
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull, push = make(zmtp.PULL), make(zmtp.PUSH)
         port = await pull.bind_to_random_port("tcp://127.0.0.1", 40000, 60000)
         assert 40000 <= port < 60000
@@ -150,7 +153,7 @@ async def test_bind_to_an_interface_name(make: Callable[..., zmtp.Socket]) -> No
     names = {n for _, n in socket.if_nameindex()}
     if "lo" not in names:
         pytest.skip("this machine has no interface called 'lo' (the loopback name on Linux)")
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull, push = make(zmtp.PULL), make(zmtp.PUSH)
         ep = await pull.bind("tcp://lo:*")
         assert ep.startswith("tcp://127.0.0.1:"), ep
@@ -160,7 +163,7 @@ async def test_bind_to_an_interface_name(make: Callable[..., zmtp.Socket]) -> No
 
 
 async def test_connect_from_a_source_address(make: Callable[..., zmtp.Socket]) -> None:
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         router, dealer = make(zmtp.ROUTER), make(zmtp.DEALER)
         ep = await router.bind("tcp://127.0.0.1:*")
         await dealer.connect(f"tcp://127.0.0.2:0;{ep[len('tcp://') :]}")
@@ -174,7 +177,7 @@ async def test_connect_from_a_source_address(make: Callable[..., zmtp.Socket]) -
 async def test_track_returns_a_tracker_that_is_done(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str]
 ) -> None:
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         pull, push = make(zmtp.PULL), make(zmtp.PUSH)
         await push.connect(await pull.bind(endpoint()))
         tracker = await push.send(bytearray(b"tracked"), copy=False, track=True)

@@ -10,8 +10,8 @@ import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import anyio
 import pytest
-import trio
 from engine_helpers import link
 
 import zmtp
@@ -33,7 +33,7 @@ def refusing_endpoint(transport: str, tmp_path: Path) -> Iterator[str]:
 async def test_a_push_delivers_again_to_a_pull_rebound_on_the_same_endpoint(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str], transport: str
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = make(zmtp.PUSH, reconnect_ivl=10)
         first = make(zmtp.PULL)
         async with push.monitor() as monitor:
@@ -53,7 +53,7 @@ async def test_a_push_delivers_again_to_a_pull_rebound_on_the_same_endpoint(
 async def test_messages_queued_while_the_peer_is_down_arrive_after_the_reconnect(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str], transport: str
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = make(zmtp.PUSH, reconnect_ivl=10)
         first = make(zmtp.PULL)
         async with push.monitor() as monitor:
@@ -71,7 +71,7 @@ async def test_messages_queued_while_the_peer_is_down_arrive_after_the_reconnect
 async def test_reconnect_back_off_starts_at_reconnect_ivl_and_doubles_up_to_the_max(
     make: Callable[..., zmtp.Socket], refusing_endpoint: str
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = make(zmtp.PUSH, reconnect_ivl=5, reconnect_ivl_max=40)
         async with push.monitor(zmtp.Event.CONNECT_RETRIED) as monitor:
             await push.connect(refusing_endpoint)
@@ -82,7 +82,7 @@ async def test_reconnect_back_off_starts_at_reconnect_ivl_and_doubles_up_to_the_
 async def test_without_reconnect_ivl_max_the_interval_stays_constant(
     make: Callable[..., zmtp.Socket], refusing_endpoint: str
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = make(zmtp.PUSH, reconnect_ivl=5)
         async with push.monitor(zmtp.Event.CONNECT_RETRIED) as monitor:
             await push.connect(refusing_endpoint)
@@ -92,7 +92,7 @@ async def test_without_reconnect_ivl_max_the_interval_stays_constant(
 async def test_reconnect_ivl_minus_one_gives_up_after_the_first_loss(
     make: Callable[..., zmtp.Socket], endpoint: Callable[[], str], transport: str
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = make(zmtp.PUSH, reconnect_ivl=-1)
         pull = make(zmtp.PULL)
         async with push.monitor() as monitor:

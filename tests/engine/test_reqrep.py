@@ -6,7 +6,7 @@ envelopes DEALER, ROUTER and REP see, ROUTER <-> ROUTER with ``connect_routing_i
 -> REP chain, and the recovery story of a REQ whose server died without replying: the
 "lazy pirate" of ``examples/lazy_pirate.py``, in both of its variants.
 
-Nothing sleeps: waits are for monitor events, messages and ``trio.Event``s; the one
+Nothing sleeps: waits are for monitor events, messages and ``anyio.Event``s; the one
 timer is the lazy pirate's own receive timeout, which is the pattern under test.
 """
 
@@ -18,10 +18,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import anyio
 import pytest
-import trio
-import trio.testing
 from engine_helpers import drain, link
+from engines import Engine
 
 import zmtp
 
@@ -42,6 +42,9 @@ def load_example(name: str) -> ModuleType:
 
 
 lazy_pirate = load_example("lazy_pirate")
+LAZY_PIRATE_IS_TRIO = pytest.mark.engines(
+    "trio", reason="examples/lazy_pirate.py is a trio program (trio.move_on_after)"
+)
 
 
 async def link_all(
@@ -77,7 +80,7 @@ async def serve(rep: zmtp.Socket, name: bytes) -> None:
 
 
 async def test_req_and_rep_alternate_requests_and_replies(make: Make, endpoint):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         rep = make(zmtp.REP)
         req = make(zmtp.REQ)
         await link(rep, req, endpoint())
@@ -89,7 +92,7 @@ async def test_req_and_rep_alternate_requests_and_replies(make: Make, endpoint):
 
 
 async def test_alternation_violations_raise_invalid_state_at_the_call(make: Make, endpoint):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         rep = make(zmtp.REP)
         req = make(zmtp.REQ)
         await link(rep, req, endpoint())
@@ -110,27 +113,27 @@ async def test_alternation_violations_raise_invalid_state_at_the_call(make: Make
 async def test_req_load_balances_requests_over_three_reps_in_turn(make: Make, endpoint):
     """RFC 28: REQ "SHALL route outgoing messages to connected peers using a
     round-robin strategy"."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         reps = [make(zmtp.REP) for _ in range(3)]
         req = make(zmtp.REQ)
         await link_all(reps, req, endpoint)
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as tg:
             for i, rep in enumerate(reps):
-                nursery.start_soon(serve, rep, b"%d" % i)
+                tg.start_soon(serve, rep, b"%d" % i)
             served = []
             for n in range(9):
                 await req.send(b"%d" % n)
                 name, body = await req.recv_multipart()
                 assert body == b"%d" % n
                 served.append(int(name))
-            nursery.cancel_scope.cancel()
+            tg.cancel_scope.cancel()
         assert served == [0, 1, 2] * 3
 
 
 async def test_rep_fair_queues_requests_from_three_reqs(make: Make, endpoint):
     """RFC 28: REP "SHALL receive incoming messages from its peers using a
     fair-queuing strategy"; each reply reaches the REQ that asked."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         rep = make(zmtp.REP)
         reqs = [make(zmtp.REQ) for _ in range(3)]
         ep = await rep.bind(endpoint())
@@ -139,7 +142,7 @@ async def test_rep_fair_queues_requests_from_three_reqs(make: Make, endpoint):
         for turn in range(4):
             for i, req in enumerate(reqs):
                 await req.send_multipart([b"%d" % i, b"%d" % turn])
-            await trio.testing.wait_all_tasks_blocked()  # every request is in REP
+            await anyio.wait_all_tasks_blocked()  # every request is in REP
             senders = []
             for _ in reqs:
                 i, t = await rep.recv_multipart()
@@ -153,7 +156,7 @@ async def test_rep_fair_queues_requests_from_three_reqs(make: Make, endpoint):
 
 async def test_rep_takes_one_request_per_peer_per_turn_from_three_dealers(make: Make, endpoint):
     """Fair queuing seen from peers that queue several requests each (DEALERs)."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         rep = make(zmtp.REP)
         dealers = [make(zmtp.DEALER) for _ in range(3)]
         ep = await rep.bind(endpoint())
@@ -162,7 +165,7 @@ async def test_rep_takes_one_request_per_peer_per_turn_from_three_dealers(make: 
         for i, dealer in enumerate(dealers):
             for n in range(4):
                 await dealer.send_multipart([b"", b"%d" % i, b"%d" % n])
-        await trio.testing.wait_all_tasks_blocked()  # every request is in REP
+        await anyio.wait_all_tasks_blocked()  # every request is in REP
         served = []
         for _ in range(12):
             i, n = await rep.recv_multipart()
@@ -182,7 +185,7 @@ async def test_rep_takes_one_request_per_peer_per_turn_from_three_dealers(make: 
 async def test_dealer_to_rep_the_rep_strips_any_envelope_and_puts_it_back(make: Make, endpoint):
     """RFC 28: REP "SHALL remove and store the address envelope, including the
     delimiter" and "SHALL prepend the address envelope and delimiter"."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         rep = make(zmtp.REP)
         dealer = make(zmtp.DEALER)
         await link(rep, dealer, endpoint())
@@ -194,7 +197,7 @@ async def test_dealer_to_rep_the_rep_strips_any_envelope_and_puts_it_back(make: 
 
 
 async def test_req_to_router_the_request_arrives_as_routing_id_delimiter_body(make: Make, endpoint):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         router = make(zmtp.ROUTER)
         req = make(zmtp.REQ, routing_id=b"client-7")
         await link(router, req, endpoint())
@@ -208,7 +211,7 @@ async def test_req_to_router_the_request_arrives_as_routing_id_delimiter_body(ma
 async def test_dealer_to_router_messages_carry_the_dealers_id_or_a_generated_one(
     make: Make, endpoint
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         router = make(zmtp.ROUTER)
         named = make(zmtp.DEALER, routing_id=b"named")
         anonymous = make(zmtp.DEALER)
@@ -231,7 +234,7 @@ async def test_dealer_to_router_messages_carry_the_dealers_id_or_a_generated_one
 
 
 async def test_router_to_router_routes_by_connect_routing_id_and_announced_id(make: Make, endpoint):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         server = make(zmtp.ROUTER, routing_id=b"server")
         client = make(
             zmtp.ROUTER, routing_id=b"client", connect_routing_id=b"srv", router_mandatory=True
@@ -252,7 +255,7 @@ async def test_router_with_connect_routing_id_can_route_before_the_connection_is
     """RFC 28: ROUTER "SHALL create a double queue when initiating an outgoing
     connection to a peer, and SHALL maintain the double queue whether or not the
     connection is established"; with ``connect_routing_id`` its identity is known."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         ep = fixed_endpoint()
         client = make(
             zmtp.ROUTER, routing_id=b"client", connect_routing_id=b"srv", router_mandatory=True
@@ -270,7 +273,7 @@ async def test_probe_router_greets_the_router_with_an_empty_message(
 ):
     """libzmq's test_probe_router: a new peer's first message is its id and an empty
     frame, before the application sends anything."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         server = make(zmtp.ROUTER)
         client = make(prober_type, routing_id=b"X", probe_router=True)
         await link(server, client, endpoint())
@@ -288,7 +291,7 @@ async def test_probe_router_greets_the_router_with_an_empty_message(
 async def test_router_handover_hands_the_id_to_the_newcomer_and_drops_the_old_peer(
     make: Make, endpoint, transport, request
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         router = make(zmtp.ROUTER, router_handover=True, router_mandatory=True)
         first = make(zmtp.DEALER, routing_id=b"X", reconnect_ivl=-1)
         second = make(zmtp.DEALER, routing_id=b"X")
@@ -303,7 +306,7 @@ async def test_router_handover_hands_the_id_to_the_newcomer_and_drops_the_old_pe
         assert await second.recv_multipart() == [b"to X"]
         await second.send(b"from second")
         assert await router.recv_multipart() == [b"X", b"from second"]
-        await trio.testing.wait_all_tasks_blocked()
+        await anyio.wait_all_tasks_blocked()
         assert drain(first) == []
         if transport == "inproc":
             with pytest.raises(zmtp.Again):
@@ -315,9 +318,9 @@ async def test_router_handover_hands_the_id_to_the_newcomer_and_drops_the_old_pe
 
 
 async def test_requests_cross_a_router_dealer_proxy_and_replies_find_their_way_back(
-    make: Make, endpoint
+    engine: Engine, make: Make, endpoint
 ):
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         frontend = make(zmtp.ROUTER)
         backend = make(zmtp.DEALER)
         front_ep = await frontend.bind(endpoint())
@@ -337,34 +340,36 @@ async def test_requests_cross_a_router_dealer_proxy_and_replies_find_their_way_b
                 assert (who, seq) == (b"%d" % i, b"%d" % n), "a reply reached the wrong REQ"
                 answered[i].append(name)
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(zmtp.proxy, frontend, backend)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(engine.proxy, frontend, backend)
             for j, rep in enumerate(reps):
-                nursery.start_soon(serve, rep, b"rep%d" % j)
-            async with trio.open_nursery() as clients:
+                tg.start_soon(serve, rep, b"rep%d" % j)
+            async with anyio.create_task_group() as clients:
                 for i, req in enumerate(reqs):
                     clients.start_soon(client, i, req)
-            nursery.cancel_scope.cancel()
+            tg.cancel_scope.cancel()
         assert all(len(names) == 5 for names in answered.values())
         assert {n for names in answered.values() for n in names} == {b"rep0", b"rep1"}
 
 
-async def test_a_router_behind_a_proxy_sees_one_routing_id_per_hop(make: Make, endpoint):
-    with trio.fail_after(5):
+async def test_a_router_behind_a_proxy_sees_one_routing_id_per_hop(
+    engine: Engine, make: Make, endpoint
+):
+    with anyio.fail_after(5):
         frontend = make(zmtp.ROUTER)
         backend = make(zmtp.DEALER, routing_id=b"proxy")
         worker = make(zmtp.ROUTER)
         req = make(zmtp.REQ, routing_id=b"client")
         await link(frontend, req, endpoint())
         await link(worker, backend, endpoint())
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(zmtp.proxy, frontend, backend)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(engine.proxy, frontend, backend)
             await req.send(b"job")
             envelope = await worker.recv_multipart()
             assert envelope == [b"proxy", b"client", b"", b"job"]
             await worker.send_multipart([b"proxy", b"client", b"", b"done"])
             assert await req.recv() == b"done"
-            nursery.cancel_scope.cancel()
+            tg.cancel_scope.cancel()
 
 
 # ---------------------------------------------------------------------------------------
@@ -376,7 +381,7 @@ async def test_a_req_whose_server_died_unanswered_stays_stuck_after_a_restart(
 ):
     """RFC 28 allows only the peer asked to answer, and the request died with it: the
     restarted server never sees it, and REQ may not send again (hence the pirate)."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         client = make(zmtp.REQ, reconnect_ivl=10)
         first = make(zmtp.REP)
         ep = await link(first, client, endpoint())
@@ -389,7 +394,7 @@ async def test_a_req_whose_server_died_unanswered_stays_stuck_after_a_restart(
             if transport != "inproc":  # inproc does not reconnect (as in libzmq)
                 await events.wait_for(zmtp.Event.DISCONNECTED, ep)
                 await events.wait_for(zmtp.Event.HANDSHAKE_SUCCEEDED, ep)
-        await trio.testing.wait_all_tasks_blocked()
+        await anyio.wait_all_tasks_blocked()
         assert drain(second) == [], "the restarted server got a request nobody re-sent"
         with pytest.raises(zmtp.Again):
             client.recv_multipart_nowait()
@@ -398,7 +403,7 @@ async def test_a_req_whose_server_died_unanswered_stays_stuck_after_a_restart(
 
 
 async def crash_then_restart(
-    make: Make, endpoint: str, *, task_status: Any = trio.TASK_STATUS_IGNORED
+    make: Make, endpoint: str, *, task_status: Any = anyio.TASK_STATUS_IGNORED
 ) -> None:
     """A REP server that takes its first request and dies without replying; as soon
     as it has died (an event, not a timer) a new one binds the same endpoint and
@@ -418,39 +423,41 @@ async def crash_then_restart(
         await second.send(b"reply to " + request)
 
 
+@LAZY_PIRATE_IS_TRIO
 async def test_lazy_pirate_with_a_new_req_socket_per_retry_survives_a_server_restart(
     ctx: zmtp.Context, make: Make, fixed_endpoint, transport
 ):
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         ep = fixed_endpoint()
-        async with trio.open_nursery() as nursery:
-            log = await nursery.start(crash_then_restart, make, ep)
+        async with anyio.create_task_group() as tg:
+            log = await tg.start(crash_then_restart, make, ep)
             reply = await lazy_pirate.request_with_retries(
                 ctx, ep, b"job", timeout=PIRATE_TIMEOUT, retries=4
             )
-            nursery.cancel_scope.cancel()
+            tg.cancel_scope.cancel()
         assert reply == b"reply to job"
         assert log[0] == ("crashed", b"job")
         assert log[1:] and all(entry == ("restarted", b"job") for entry in log[1:]), log
 
 
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@LAZY_PIRATE_IS_TRIO
 async def test_lazy_pirate_with_relaxed_correlated_req_survives_a_server_restart(
     make: Make, fixed_endpoint, transport
 ):
     """One socket with ``req_relaxed`` and ``req_correlate`` sends again after the
     timeout; its connection comes back to the restarted server by itself. (Over
     inproc, where nothing reconnects, only a new socket recovers.)"""
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         ep = fixed_endpoint()
         client = make(zmtp.REQ, req_relaxed=True, req_correlate=True, reconnect_ivl=10)
-        async with trio.open_nursery() as nursery:
-            log = await nursery.start(crash_then_restart, make, ep)
+        async with anyio.create_task_group() as tg:
+            log = await tg.start(crash_then_restart, make, ep)
             await client.connect(ep)
             reply = await lazy_pirate.relaxed_request_with_retries(
                 client, b"job", timeout=PIRATE_TIMEOUT, retries=4
             )
-            nursery.cancel_scope.cancel()
+            tg.cancel_scope.cancel()
         assert reply == b"reply to job"
         assert log[0] == ("crashed", b"job")
         assert log[1:] and all(entry == ("restarted", b"job") for entry in log[1:]), log
@@ -460,7 +467,7 @@ async def test_over_inproc_a_relaxed_req_has_no_peer_once_its_server_closed(make
     """Why the relaxed pirate needs a transport that reconnects: an inproc link ends
     with the socket that bound it, and a new socket bound to the same name is not
     linked to old connecters (libzmq 4.3.5 behaves the same: the resend waits)."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         client = make(zmtp.REQ, req_relaxed=True, req_correlate=True)
         first = make(zmtp.REP)
         ep = await link(first, client, "inproc://relaxed-pirate")
@@ -481,7 +488,7 @@ async def test_req_receives_the_reply_its_rep_sent_just_before_closing(
     reads a terminated pipe to its end before forgetting it). A connecter's pipe
     outlives its connection; an accepted or inproc pipe does not, which is what
     ``req-binds`` and inproc check."""
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         req = make(zmtp.REQ)
         rep = make(zmtp.REP)
         if req_binds:
@@ -495,5 +502,5 @@ async def test_req_receives_the_reply_its_rep_sent_just_before_closing(
             await rep.close(linger=1000)
             if transport != "inproc":
                 await events.wait_for(zmtp.Event.DISCONNECTED)
-        await trio.testing.wait_all_tasks_blocked()
+        await anyio.wait_all_tasks_blocked()
         assert req.recv_multipart_nowait() == [b"done"]

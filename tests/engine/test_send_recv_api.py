@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import anyio
 import pytest
-import trio
-import trio.testing
 from engine_helpers import link
 
 import zmtp
@@ -27,11 +26,11 @@ async def push_pull(
 async def test_rcvtimeo_raises_again_after_the_timeout(push_pull):
     _, pull = push_pull
     pull.rcvtimeo = 50
-    with trio.fail_after(5):
-        start = trio.current_time()
+    with anyio.fail_after(5):
+        start = anyio.current_time()
         with pytest.raises(zmtp.Again, match="rcvtimeo"):
             await pull.recv()
-        assert trio.current_time() - start >= 0.05
+        assert anyio.current_time() - start >= 0.05
         with pytest.raises(zmtp.Again):
             await pull.recv_multipart()
 
@@ -39,16 +38,16 @@ async def test_rcvtimeo_raises_again_after_the_timeout(push_pull):
 async def test_sndtimeo_raises_again_when_no_peer_takes_the_message(
     make: Callable[..., zmtp.Socket],
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = make(zmtp.PUSH, sndtimeo=50)  # no peer at all
-        start = trio.current_time()
+        start = anyio.current_time()
         with pytest.raises(zmtp.Again, match="sndtimeo"):
             await push.send(b"nobody")
-        assert trio.current_time() - start >= 0.05
+        assert anyio.current_time() - start >= 0.05
 
 
 async def test_sndtimeo_zero_behaves_like_dontwait(make: Callable[..., zmtp.Socket]):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push = make(zmtp.PUSH, sndtimeo=0)
         with pytest.raises(zmtp.Again):
             await push.send_multipart([b"nobody"])
@@ -56,7 +55,7 @@ async def test_sndtimeo_zero_behaves_like_dontwait(make: Callable[..., zmtp.Sock
 
 async def test_dontwait_raises_again_at_once_instead_of_waiting(push_pull):
     push, pull = push_pull
-    with trio.fail_after(1):
+    with anyio.fail_after(1):
         with pytest.raises(zmtp.Again):
             await pull.recv(zmtp.DONTWAIT)
         with pytest.raises(zmtp.Again):
@@ -76,7 +75,7 @@ async def test_dontwait_raises_again_at_once_instead_of_waiting(push_pull):
 async def test_dontwait_takes_a_message_that_is_already_there(
     make: Callable[..., zmtp.Socket],
 ):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push, pull = make(zmtp.PUSH), make(zmtp.PULL)
         await link(pull, push, "inproc://dontwait-there")  # inproc delivers at once
         push.send_nowait(b"one")
@@ -87,11 +86,11 @@ async def test_dontwait_takes_a_message_that_is_already_there(
 
 async def test_send_with_more_holds_frames_until_the_last_one(push_pull):
     push, pull = push_pull
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         await push.send(b"a", more=True)
         await push.send(b"b", zmtp.SNDMORE)
         push.send_nowait(b"c", more=True)
-        await trio.testing.wait_all_tasks_blocked()
+        await anyio.wait_all_tasks_blocked()
         with pytest.raises(zmtp.Again):
             pull.recv_nowait()  # nothing travels before the last frame
         await push.send(b"d")
@@ -103,7 +102,7 @@ async def test_send_with_more_holds_frames_until_the_last_one(push_pull):
 
 async def test_recv_returns_one_frame_at_a_time_with_rcvmore(push_pull):
     push, pull = push_pull
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         await push.send_multipart([b"1", b"", b"3"])
         await push.send(b"next")
         assert not pull.rcvmore
@@ -117,7 +116,7 @@ async def test_recv_returns_one_frame_at_a_time_with_rcvmore(push_pull):
 
 async def test_recv_multipart_after_a_partial_recv_returns_the_rest(push_pull):
     push, pull = push_pull
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         await push.send_multipart([b"1", b"2", b"3"])
         assert await pull.recv() == b"1"
         assert pull.rcvmore
@@ -127,7 +126,7 @@ async def test_recv_multipart_after_a_partial_recv_returns_the_rest(push_pull):
 
 async def test_strings_are_sent_and_received_encoded(push_pull):
     push, pull = push_pull
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         await push.send_string("héllo ✓")
         assert await pull.recv() == "héllo ✓".encode()
         await push.send_string("latin-1 é", encoding="latin-1")
@@ -141,7 +140,7 @@ async def test_strings_are_sent_and_received_encoded(push_pull):
 
 async def test_a_str_frame_is_refused_with_a_hint_and_nothing_is_sent(push_pull):
     push, pull = push_pull
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         with pytest.raises(zmtp.FrameTypeError, match="send_string"):
             await push.send("text")
         with pytest.raises(zmtp.FrameTypeError):
@@ -156,9 +155,9 @@ async def test_a_str_frame_is_refused_with_a_hint_and_nothing_is_sent(push_pull)
 
 async def test_async_for_yields_whole_messages_until_the_socket_closes(push_pull):
     push, pull = push_pull
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         got = []
-        three = trio.Event()
+        three = anyio.Event()
 
         async def consume() -> None:
             async for msg in pull:
@@ -166,8 +165,8 @@ async def test_async_for_yields_whole_messages_until_the_socket_closes(push_pull
                 if len(got) == 3:
                     three.set()
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(consume)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(consume)
             for i in range(3):
                 await push.send_multipart([b"%d" % i, b"x"])
             await three.wait()
@@ -176,7 +175,7 @@ async def test_async_for_yields_whole_messages_until_the_socket_closes(push_pull
 
 
 async def test_a_pull_cannot_send_and_a_push_cannot_receive(push_pull):
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         push, pull = push_pull
         with pytest.raises(zmtp.InvalidState, match="PULL"):
             await pull.send(b"x")

@@ -8,38 +8,41 @@ floods is bounded by the receive HWM.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import tracemalloc
 from collections.abc import Callable
 
+import anyio
+import anyio.abc
 import pytest
-import trio
 
 import zmtp
 
 Make = Callable[..., zmtp.Socket]
 
 
-async def _connect_raw(ep: str) -> trio.SocketStream:
+async def _connect_raw(ep: str) -> anyio.abc.SocketStream:
     host, port = ep[len("tcp://") :].rsplit(":", 1)
-    return await trio.open_tcp_stream(host, int(port))
+    return await anyio.connect_tcp(host, int(port))
 
 
-async def _read_until_eof(stream: trio.SocketStream) -> bytes:
+async def _read_until_eof(stream: anyio.abc.SocketStream) -> bytes:
     got = b""
-    while chunk := await stream.receive_some(65536):
-        got += chunk
+    with contextlib.suppress(anyio.EndOfStream):
+        while True:
+            got += await stream.receive(65536)
     return got
 
 
 async def test_a_stream_server_answers_a_plain_http_client(make: Make) -> None:
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         server = make(zmtp.STREAM)
         ep = await server.bind("tcp://127.0.0.1:*")
         client = await _connect_raw(ep)
         rid, hello = await server.recv_multipart()
         assert hello == b"" and rid[:1] == b"\x00" and len(rid) == 5  # the arrival
-        await client.send_all(b"GET /index.html HTTP/1.0\r\nHost: x\r\n\r\n")
+        await client.send(b"GET /index.html HTTP/1.0\r\nHost: x\r\n\r\n")
         request = b""
         while b"\r\n\r\n" not in request:
             got_id, data = await server.recv_multipart()
@@ -59,23 +62,22 @@ async def test_a_stream_server_answers_a_plain_http_client(make: Make) -> None:
 
 
 async def test_a_stream_client_talks_to_a_plain_tcp_server(make: Make) -> None:
-    with trio.fail_after(5):
-        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-        port = listeners[0].socket.getsockname()[1]
+    with anyio.fail_after(5):
+        listener = (await anyio.create_tcp_listener(local_host="127.0.0.1")).listeners[0]
+        port = listener.extra(anyio.abc.SocketAttribute.local_port)
         client = make(zmtp.STREAM)
         await client.connect(f"tcp://127.0.0.1:{port}")
-        server_side = await listeners[0].accept()
+        server_side = await listener.accept()
         rid, hello = await client.recv_multipart()
         assert hello == b""
         await client.send(rid, zmtp.SNDMORE)
         await client.send(b"ping\n")
-        assert await server_side.receive_some(100) == b"ping\n"
-        await server_side.send_all(b"pong\n")
+        assert await server_side.receive(100) == b"ping\n"
+        await server_side.send(b"pong\n")
         assert await client.recv_multipart() == [rid, b"pong\n"]
         await server_side.aclose()
         assert await client.recv_multipart() == [rid, b""]  # the peer left
-        for listener in listeners:
-            await listener.aclose()
+        await listener.aclose()
 
 
 async def test_sending_to_an_unknown_peer_raises_host_unreachable(make: Make) -> None:
@@ -88,22 +90,22 @@ async def test_sending_to_an_unknown_peer_raises_host_unreachable(make: Make) ->
 
 
 async def test_without_stream_notify_no_empty_messages_arrive(make: Make) -> None:
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         server = make(zmtp.STREAM, stream_notify=False)
         ep = await server.bind("tcp://127.0.0.1:*")
         client = await _connect_raw(ep)
-        await client.send_all(b"first")
+        await client.send(b"first")
         rid, data = await server.recv_multipart()
         assert data == b"first"
         await client.aclose()
         assert rid[:1] == b"\x00"
-        with trio.move_on_after(0.2):  # nothing more must arrive: no departure message
+        with anyio.move_on_after(0.2):  # nothing more must arrive: no departure message
             await server.recv_multipart()
             raise AssertionError("a departure was reported with stream_notify off")
 
 
 async def test_connect_routing_id_names_the_peer_of_a_connect(make: Make) -> None:
-    with trio.fail_after(5):
+    with anyio.fail_after(5):
         server = make(zmtp.STREAM)
         ep = await server.bind("tcp://127.0.0.1:*")
         client = make(zmtp.STREAM, connect_routing_id=b"upstream")
@@ -124,7 +126,7 @@ async def test_a_flooding_peer_is_bounded_by_the_receive_hwm(make: Make) -> None
     reads of it (the kernel buffers the rest, then the peer's writes block)."""
     hwm = 4
     bound = (hwm + 2) * 256 * 1024 + 1024 * 1024
-    with trio.fail_after(20):
+    with anyio.fail_after(20):
         server = make(zmtp.STREAM, rcvhwm=hwm)
         ep = await server.bind("tcp://127.0.0.1:*")
         host, port = ep[len("tcp://") :].rsplit(":", 1)
@@ -142,7 +144,7 @@ async def test_a_flooding_peer_is_bounded_by_the_receive_hwm(make: Make) -> None
                     stalled = 0
                 except BlockingIOError:
                     stalled += 1
-                    await trio.testing.wait_all_tasks_blocked()
+                    await anyio.wait_all_tasks_blocked()
             peak = tracemalloc.get_traced_memory()[1] - baseline
         finally:
             tracemalloc.stop()

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import socket
 
+import anyio
 import pytest
-import trio
+from engines import Engine
 
 import zmtp
 
@@ -19,23 +20,23 @@ KEEPALIVE = {
 }
 
 
-def _os_socket(sock: zmtp.Socket) -> socket.socket:
-    (engine,) = sock._rt.engines  # the one live connection
-    return engine.sock
+def _os_socket(engine: Engine, sock: zmtp.Socket) -> socket.socket:
+    (connection,) = engine.connections(sock)  # the one live connection
+    return connection.sock
 
 
 @pytest.mark.skipif(not hasattr(socket, "TCP_USER_TIMEOUT"), reason="needs Linux TCP options")
 @pytest.mark.parametrize("side", ["connecter", "accepter"])
-async def test_keepalive_and_maxrt_options_reach_the_tcp_socket(side: str) -> None:
-    async with zmtp.Context() as ctx:
+async def test_keepalive_and_maxrt_options_reach_the_tcp_socket(engine: Engine, side: str) -> None:
+    async with engine.Context() as ctx:
         tuned = KEEPALIVE if side == "accepter" else {}
         pull = ctx.socket(zmtp.PULL, **tuned)
         push = ctx.socket(zmtp.PUSH, **(KEEPALIVE if side == "connecter" else {}))
-        with trio.fail_after(5):
+        with anyio.fail_after(5):
             await push.connect(await pull.bind("tcp://127.0.0.1:*"))
             await push.send(b"up")
             assert await pull.recv() == b"up"
-        os_sock = _os_socket(push if side == "connecter" else pull)
+        os_sock = _os_socket(engine, push if side == "connecter" else pull)
         assert os_sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
         assert os_sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
         assert os_sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 5
@@ -44,12 +45,12 @@ async def test_keepalive_and_maxrt_options_reach_the_tcp_socket(side: str) -> No
         assert os_sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
-async def test_tcp_keepalive_zero_turns_keepalive_off() -> None:
-    async with zmtp.Context() as ctx:
+async def test_tcp_keepalive_zero_turns_keepalive_off(engine: Engine) -> None:
+    async with engine.Context() as ctx:
         pull = ctx.socket(zmtp.PULL)
         push = ctx.socket(zmtp.PUSH, tcp_keepalive=0)
-        with trio.fail_after(5):
+        with anyio.fail_after(5):
             await push.connect(await pull.bind("tcp://127.0.0.1:*"))
             await push.send(b"up")
             assert await pull.recv() == b"up"
-        assert _os_socket(push).getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 0
+        assert _os_socket(engine, push).getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 0

@@ -8,7 +8,7 @@ Every test follows the same four steps, through an :class:`Arena`:
    message, and only then starts :mod:`tracemalloc`: the baseline is the socket at rest
    with one healthy connection.
 2. ``attacker = await arena.attacker()`` opens a raw tcp connection (a :class:`RawPeer`:
-   a trio stream, optionally driven by a sans-IO :class:`zmtp.wire.Connection`) and
+   a byte stream, optionally driven by a sans-IO :class:`zmtp.wire.Connection`) and
    sends whatever the case needs.
 3. ``ev = await arena.closed(Event.HANDSHAKE_FAILED_PROTOCOL)`` waits for the first
    monitor event that ends a connection and checks its type; the test checks that the
@@ -21,7 +21,7 @@ Every test follows the same four steps, through an :class:`Arena`:
    nothing else and libzmq saw no disconnection.
 
 Nothing here sleeps: waits are for monitor events, messages, end of streams; each is
-bounded by the test's ``trio.fail_after`` and the libzmq sockets' timeouts.
+bounded by the test's ``anyio.fail_after`` and the libzmq sockets' timeouts.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 import zmq
+from engines import Engine
 from hostile_helpers import CLOSING, HOST, LIBZMQ_TIMEOUT_MS, PARTNER, Arena, MakeArena
 
 import zmtp
@@ -38,8 +39,8 @@ from zmtp import Event
 
 
 @pytest.fixture
-async def ctx() -> AsyncIterator[zmtp.Context]:
-    async with zmtp.Context() as context:
+async def ctx(engine: Engine) -> AsyncIterator[zmtp.Context]:
+    async with engine.Context() as context:
         yield context
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import struct
 
+import anyio
 import pytest
-import trio
 from hostile_helpers import KIB, MIB, Arena, MakeArena, RawPeer
 
 import zmtp
@@ -48,7 +48,7 @@ async def handshaken_attacker(arena: Arena) -> RawPeer:
 async def test_a_frame_with_reserved_flag_bits_set_ends_the_connection(
     make_arena: MakeArena, flags: int
 ):
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         arena = await make_arena(zmtp.PULL)
         attacker = await handshaken_attacker(arena)
         await attacker.send(bytes((flags, 1)) + b"x")
@@ -65,7 +65,7 @@ async def test_a_frame_size_beyond_2_63_minus_1_ends_the_connection(
 ):
     # Eight octets can encode it; nobody can hold it. zmtp refuses any size past
     # 2^63-1 from the header alone (DESIGN.md: "must be refused, not attempted").
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         arena = await make_arena(zmtp.PULL)
         attacker = await handshaken_attacker(arena)
         await attacker.send(long_header(size))
@@ -79,7 +79,7 @@ async def test_a_frame_size_beyond_2_63_minus_1_ends_the_connection(
 async def test_a_1_gib_claim_over_maxmsgsize_ends_the_connection_from_its_header(
     make_arena: MakeArena,
 ):
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         arena = await make_arena(zmtp.PULL, maxmsgsize=MIB)
         attacker = await handshaken_attacker(arena)
         await attacker.send(long_header(GiB))  # and then nothing
@@ -99,7 +99,7 @@ async def test_a_1_gib_claim_without_maxmsgsize_allocates_only_what_arrives(
     # no other way to tell a stalled peer from a slow one, nor has libzmq).
     body = 64 * KIB
     bound = FRAMING_BOUND + 2 * body  # the body, held while it assembles (and a copy)
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         arena = await make_arena(zmtp.PULL, heartbeat_ivl=50, heartbeat_timeout=200)
         attacker = await handshaken_attacker(arena)
         await attacker.send(long_header(GiB) + bytes(body))
@@ -133,7 +133,7 @@ async def test_a_peer_that_reads_nothing_fills_only_its_hwm_and_is_dropped_by_th
     kernel = largest_send_buffer() + 2 * rcvbuf  # Linux doubles SO_RCVBUF
     most = 2 * hwm + kernel // wire
     bound = FRAMING_BOUND + 2 * hwm * 2 * size  # queue + batch, with object overhead
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         arena = await make_arena(
             zmtp.ROUTER,
             router_mandatory=True,
@@ -153,7 +153,7 @@ async def test_a_peer_that_reads_nothing_fills_only_its_hwm_and_is_dropped_by_th
                     sent += 1
             except zmtp.Again:
                 before = sent
-                await trio.testing.wait_all_tasks_blocked()
+                await anyio.wait_all_tasks_blocked()
                 try:
                     arena.sock.send_multipart_nowait([b"stalled", b"%08d" % sent + bytes(1016)])
                     sent += 1
@@ -184,7 +184,7 @@ async def test_a_dropped_connection_lets_go_of_its_partial_message_at_once(
     # (Until a8f072e the accept loop kept its last engine, with the partial body,
     # referenced until the next accept.)
     body = 4 * MIB
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         arena = await make_arena(zmtp.PULL)
         attacker = await handshaken_attacker(arena)
         await attacker.send(long_header(GiB) + bytes(body))

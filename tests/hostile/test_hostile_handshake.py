@@ -14,8 +14,9 @@ from __future__ import annotations
 import struct
 from collections.abc import AsyncIterator
 
+import anyio
 import pytest
-import trio
+from engines import Engine
 from hostile_helpers import KIB, MakeArena, greeting
 
 import zmtp
@@ -53,7 +54,7 @@ def u32(n: int) -> bytes:
 async def test_a_command_other_than_ready_during_a_null_handshake_is_refused(
     make_arena: MakeArena, command: bytes
 ):
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         arena = await make_arena(zmtp.PULL)
         attacker = await arena.attacker()
         await attacker.send(greeting() + command)
@@ -74,7 +75,7 @@ async def test_a_message_before_ready_is_refused_from_its_header(
 ):
     # A message frame may follow only a completed handshake: it is refused from its
     # header, so a 1 GiB claim allocates nothing (the bound below would show it).
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         arena = await make_arena(zmtp.PULL)
         attacker = await arena.attacker()
         await attacker.send(greeting() + frame)
@@ -110,7 +111,7 @@ SOCKET_TYPE = b"\x0bSocket-Type"
 async def test_a_ready_with_a_malformed_property_table_is_refused(
     make_arena: MakeArena, properties: bytes, rule: str
 ):
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         arena = await make_arena(zmtp.PULL)
         attacker = await arena.attacker()
         await attacker.send(greeting() + encode_command_frame(b"READY", properties))
@@ -136,7 +137,7 @@ async def test_a_ready_with_a_malformed_property_table_is_refused(
 async def test_a_peer_of_an_incompatible_socket_type_is_refused(
     make_arena: MakeArena, properties: dict[str, bytes], rule: str
 ):
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         arena = await make_arena(zmtp.PULL)
         attacker = await arena.attacker()
         await attacker.send(greeting() + encode_ready(properties))
@@ -148,9 +149,11 @@ async def test_a_peer_of_an_incompatible_socket_type_is_refused(
 
 
 @pytest.fixture
-async def authenticator(ctx: zmtp.Context) -> AsyncIterator[zmtp.auth.Authenticator]:
+async def authenticator(
+    engine: Engine, ctx: zmtp.Context
+) -> AsyncIterator[zmtp.auth.Authenticator]:
     """A ZAP handler (RFC 27) admitting the PLAIN user ``admin`` with ``secret``."""
-    async with zmtp.auth.Authenticator(ctx) as auth:
+    async with engine.Authenticator(ctx) as auth:
         auth.configure_plain(domain="*", passwords={"admin": "secret"})
         yield auth
 
@@ -158,7 +161,7 @@ async def authenticator(ctx: zmtp.Context) -> AsyncIterator[zmtp.auth.Authentica
 async def test_a_plain_client_with_a_wrong_password_is_refused_with_zap_status_400(
     make_arena: MakeArena, authenticator: zmtp.auth.Authenticator
 ):
-    with trio.fail_after(TIMEOUT):
+    with anyio.fail_after(TIMEOUT):
         arena = await make_arena(
             zmtp.PULL,
             plain_server=True,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import socket
 
+import anyio
 import pytest
-import trio
+from engines import Engine
 from parallel_cases import Results, all_at_once
 from zmtp_apps import running
 
@@ -77,8 +78,10 @@ def test_zmtp_enforces_maxmsgsize_as_the_probe_is_told() -> None:
     assert result.outcome is Outcome.PASS, result
 
 
-async def test_a_sub_survives_publishers_that_leave_right_after_the_handshake() -> None:
-    async with zmtp.Context() as ctx:
+async def test_a_sub_survives_publishers_that_leave_right_after_the_handshake(
+    engine: Engine,
+) -> None:
+    async with engine.Context() as ctx:
         sub = ctx.socket(zmtp.SUB, linger=0)
         sub.subscribe(b"alpha")
         endpoint = await sub.bind("tcp://127.0.0.1:*")
@@ -88,7 +91,7 @@ async def test_a_sub_survives_publishers_that_leave_right_after_the_handshake() 
                 peer.handshake("PUB")
 
         for _ in range(20):
-            await trio.to_thread.run_sync(visit)
+            await anyio.to_thread.run_sync(visit)
 
         # Still alive: a publisher that stays gets the subscription.
         def stay() -> bytes:
@@ -96,4 +99,4 @@ async def test_a_sub_survives_publishers_that_leave_right_after_the_handshake() 
                 peer.handshake("PUB")
                 return bytes(peer.recv_command(b"SUBSCRIBE").data)
 
-        assert await trio.to_thread.run_sync(stay) == b"alpha"
+        assert await anyio.to_thread.run_sync(stay) == b"alpha"

@@ -38,8 +38,11 @@ class RawEngine:
         endpoint: str,
         *,
         connecter: Connecter | None = None,
+        registry: set[Any] | None = None,
     ) -> None:
         self.host = host
+        #: The socket's set of live engines (this engine is in it while it runs).
+        self._registry: set[Any] = registry if registry is not None else set()
         self.sock = sock
         self.endpoint = endpoint
         self.peer_address = peer_address(sock)
@@ -70,6 +73,20 @@ class RawEngine:
         self._reader_lot.unpark_all()
 
     async def run(self) -> None:
+        self._registry.add(self)
+        try:
+            await self._run()
+        finally:
+            self._registry.discard(self)
+            self.host.connection_done(
+                self.endpoint,
+                self.pipe,
+                self.connecter,
+                reason=self.reason,
+                handshake_done=self.handshake_done,
+            )
+
+    async def _run(self) -> None:
         with self._scope:
             try:
                 pipe = self.host.raw_connection_ready(

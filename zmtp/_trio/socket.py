@@ -387,7 +387,7 @@ class Socket(SocketAPI, AsyncSocketAPI):
             core.emit(Event.ACCEPTED, real, sock.fileno())
             engine = self._engine_for(sock, real, tcp=tcp, as_server=True)
             if engine is not None:
-                conns.start_soon(self._run_engine, engine)
+                conns.start_soon(engine.run)
             # Hold no reference to the connection while waiting for the next one:
             # its buffers must go when it ends.
             engine = None
@@ -411,7 +411,9 @@ class Socket(SocketAPI, AsyncSocketAPI):
             if tcp:
                 os_sockets.tune_tcp(sock, self._core.options)
             if self._core.pattern.raw:
-                return RawEngine(self._core, sock, endpoint, connecter=connecter)
+                return RawEngine(
+                    self._core, sock, endpoint, connecter=connecter, registry=self._rt.engines
+                )
             return StreamEngine(
                 self._core,
                 self._authenticate,
@@ -419,6 +421,7 @@ class Socket(SocketAPI, AsyncSocketAPI):
                 endpoint,
                 connecter=connecter,
                 as_server=as_server,
+                registry=self._rt.engines,
             )
         except (ZMTPError, ValueError, OSError, TypeError, OverflowError) as exc:
             sock.close()
@@ -448,7 +451,7 @@ class Socket(SocketAPI, AsyncSocketAPI):
                         connecter=conn,
                     )
                 if engine is not None:
-                    await self._run_engine(engine)
+                    await engine.run()
                     if core.closed:
                         return
                 wait = core.reconnect_after(
@@ -502,21 +505,6 @@ class Socket(SocketAPI, AsyncSocketAPI):
         return None
 
     # -- engines -----------------------------------------------------------------------
-
-    async def _run_engine(self, engine: StreamEngine | RawEngine) -> None:
-        rt = self._rt
-        rt.engines.add(engine)
-        try:
-            await engine.run()
-        finally:
-            rt.engines.discard(engine)
-            self._core.connection_done(
-                engine.endpoint,
-                engine.pipe,
-                engine.connecter,
-                reason=engine.reason,
-                handshake_done=engine.handshake_done,
-            )
 
     # -- ZAP client (RFC 27) -----------------------------------------------------------
 

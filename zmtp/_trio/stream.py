@@ -39,6 +39,7 @@ so writes never interleave.
 
 from __future__ import annotations
 
+import math
 import socket as _socket
 import sys
 from collections.abc import Awaitable, Callable
@@ -92,18 +93,26 @@ class StreamEngine(StreamCore):
         *,
         connecter: Connecter | None = None,
         as_server: bool,
+        registry: set[Any] | None = None,
     ) -> None:
         super().__init__(
             host, endpoint, peer_address(sock), connecter=connecter, as_server=as_server
         )
         self.sock = sock
         self._authenticate = authenticate
+        #: The socket's set of live engines (this engine is in it while it runs).
+        self._registry: set[Any] = registry if registry is not None else set()
+        # Objects per connection are kept few (thousands of idle connections are
+        # scanned by Python's cycle collector): the reader's parking lot and the
+        # heartbeat's cancel scope are made only when first needed.
         self._scope = trio.CancelScope()
         self._writer_lot = trio.lowlevel.ParkingLot()
-        self._reader_lot = trio.lowlevel.ParkingLot()
+        self._reader_lot: trio.lowlevel.ParkingLot | None = None
         self._writer_parked = False
         self._inline_ok = False  # see _wake_writer
-        self._hb_scope = trio.CancelScope()
+        self._hb_scope: trio.CancelScope | None = None
+        self._heartbeat_running = False
+        self._nursery: trio.Nursery | None = None
 
     def idle(self) -> bool:
         """True when nothing queued for this connection is waiting to be written."""
@@ -133,10 +142,8 @@ class StreamEngine(StreamCore):
             self._writer_lot.unpark_all()
 
     def _wake_reader(self) -> None:
-        self._reader_lot.unpark_all()
-
-    def replan_heartbeat(self) -> None:
-        self._hb_scope.deadline = trio.current_time()
+        if self._reader_lot is not None:
+            self._reader_lot.unpark_all()
 
     # -- phases --------------------------------------------------------------------------
 
@@ -146,24 +153,55 @@ class StreamEngine(StreamCore):
         self._scope.cancel()
 
     async def run(self) -> None:
-        with self._scope:
-            try:
-                await self._run()
-            except BaseException as exc:
-                # A bug or an OS surprise in this engine: it ends this connection
-                # only, with the reason on the monitor. (Cancellation and the like, alone
-                # or grouped with such an error, go on.)
-                failure, rest = split_failure(exc)
-                if failure is not None:
-                    self.reason = self.reason or internal_error(failure)
-                    if not self.handshake_done:
-                        self.host.handshake_failed(self.endpoint, None, self.reason)
-                if rest is not None:
-                    raise rest  # noqa: B904 - the cancellation itself, unchanged
-            finally:
-                self._teardown()
+        """Run the connection to its end, then tell the socket core (which never hears
+        of anything the peer did as an exception)."""
+        self._registry.add(self)
+        try:
+            with self._scope:
+                try:
+                    leftover = await self._open()
+                    if leftover is not None:
+                        # Traffic, in this task: the reader, beside the writer (and the
+                        # heartbeat while there is something to time).
+                        hb = self.start_heartbeat(trio.current_time())
+                        violated = self._ended_by(self._deliver, leftover)
+                        if not violated and not self.reason:
+                            async with trio.open_nursery() as nursery:
+                                self._nursery = nursery
+                                nursery.start_soon(self._writer, nursery.cancel_scope)
+                                if hb.deadline() != math.inf:
+                                    self._heartbeat_running = True
+                                    nursery.start_soon(self._heartbeat, nursery.cancel_scope)
+                                violated = await self._reader(nursery.cancel_scope)
+                            self._nursery = None
+                        if violated:
+                            await self._flush_quietly()
+                except BaseException as exc:
+                    # A bug or an OS surprise in this engine: it ends this connection
+                    # only, with the reason on the monitor. (Cancellation and the like,
+                    # alone or grouped with such an error, go on.)
+                    failure, rest = split_failure(exc)
+                    if failure is not None:
+                        self.reason = self.reason or internal_error(failure)
+                        if not self.handshake_done:
+                            self.host.handshake_failed(self.endpoint, None, self.reason)
+                    if rest is not None:
+                        raise rest  # noqa: B904 - the cancellation itself, unchanged
+                finally:
+                    self._teardown()
+        finally:
+            self._registry.discard(self)
+            self.host.connection_done(
+                self.endpoint,
+                self.pipe,
+                self.connecter,
+                reason=self.reason,
+                handshake_done=self.handshake_done,
+            )
 
-    async def _run(self) -> None:
+    async def _open(self) -> list[Any] | None:
+        """The handshake, then the pipe from the socket core: the events that followed
+        the handshake, or None if the connection is over (the reason recorded)."""
         host = self.host
         try:
             await self._write_now(self.conn.data_to_send())
@@ -173,59 +211,45 @@ class StreamEngine(StreamCore):
         except trio.TooSlowError:
             self.reason = "handshake timeout"
             host.handshake_failed(self.endpoint, None, f"handshake not completed within {ivl} ms")
-            return
+            return None
         except ProtocolError as exc:
             await self._flush_quietly()
             self.reason = str(exc)
             host.handshake_failed(self.endpoint, exc, exc.reason)
             self.refused = isinstance(exc, PeerError) and not exc.peer_reason.startswith("3")
-            return
+            return None
         except ConnectionLost as exc:
             self.reason = exc.reason
             host.handshake_failed(self.endpoint, None, exc.reason)
-            return
+            return None
         pipe = host.connection_ready(self.endpoint, self.conn, self.peer_address, self.connecter)
         if pipe is None:
             self.reason = host.refusal()
-            return
+            return None
         self.pipe = pipe
         pipe.out_q.wake_consumer = self._wake_writer
         pipe.in_q.wake_producer = self._wake_reader
-        self.start_heartbeat(trio.current_time())  # before a PING among the leftovers
-        violated = await self._guarded(self._deliver, leftover)
-        if not violated and not self.reason:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._guarded, self._writer, nursery.cancel_scope)
-                nursery.start_soon(self._guarded, self._heartbeat, nursery.cancel_scope)
-                violated = await self._guarded(self._reader, nursery.cancel_scope)
-        if violated:
-            await self._flush_quietly()
+        return leftover
 
-    async def _guarded(self, fn: Any, arg: Any) -> bool:
-        """Run a phase; record why it ended. True if the peer broke the protocol.
-
-        The two ends of traffic are run by this so that their expected ends (EOF,
-        reset, violations) never escape as exception groups; the first to end
-        cancels the other through ``arg`` when it is a cancel scope.
-        """
+    def _ended_by(self, fn: Any, arg: Any) -> bool:
+        """Run a synchronous step; True if the peer broke the protocol in it."""
         try:
-            if isinstance(arg, trio.CancelScope):
-                await fn()
-            else:
-                result = fn(arg)
-                if result is not None:
-                    await result
+            fn(arg)
             return False
-        except ProtocolError as exc:
+        except BaseException as exc:
+            return self._end(exc)
+
+    def _end(self, exc: BaseException) -> bool:
+        """Record why traffic ended; True if the peer broke the protocol. Anything but
+        the expected ends (EOF, reset, a violation) is raised again."""
+        if isinstance(exc, ProtocolError):
             self.reason = self.reason or str(exc)
             self.violation = exc
             return True
-        except ConnectionLost as exc:
+        if isinstance(exc, ConnectionLost):
             self.reason = self.reason or exc.reason
             return False
-        finally:
-            if isinstance(arg, trio.CancelScope):
-                arg.cancel()
+        raise exc
 
     def _teardown(self) -> None:
         pipe = self.pipe
@@ -287,102 +311,133 @@ class StreamEngine(StreamCore):
             try:
                 return sock.recv(READ_SIZE)
             except BlockingIOError:
-                await trio.lowlevel.wait_readable(sock)
+                pass
             except OSError as exc:
                 raise ConnectionLost(os_reason(exc)) from None
+            await trio.lowlevel.wait_readable(sock)
 
-    async def _reader(self) -> None:
-        conn = self.conn
-        sock = self.sock
-        recv = sock.recv
-        pipe = self.pipe
-        assert pipe is not None
-        in_q = pipe.in_q
-        put_many = in_q.put_many
-        checkpoint = trio.lowlevel.checkpoint
-        wait_readable = trio.lowlevel.wait_readable
-        current_time = trio.current_time
-        hb = self.start_heartbeat(current_time())
-        split = self.split
-        unyielded = 0  # reads since this task last let others run
-        read_size = _FIRST_READ
-        while True:
-            big = conn.body_buffer()
-            started = current_time()
-            try:
-                if big is not None:
-                    n = sock.recv_into(big)
-                    if n == 0:
-                        conn.receive_data(b"")
-                        raise ConnectionLost("peer closed in the middle of a message")
-                    conn.body_received(n)
-                    data = b"x"  # not EOF
-                else:
-                    data = recv(read_size)
-                    if data:
-                        bulk = conn.receive_messages(data)
-                        if bulk is not None:
-                            put_many(bulk)
+    async def _reader(self, scope: trio.CancelScope) -> bool:
+        """Read until the connection ends; cancel ``scope`` (the writer and the
+        heartbeat) then. True if the peer broke the protocol."""
+        try:
+            conn = self.conn
+            sock = self.sock
+            recv = sock.recv
+            pipe = self.pipe
+            assert pipe is not None
+            in_q = pipe.in_q
+            put_many = in_q.put_many
+            checkpoint = trio.lowlevel.checkpoint
+            wait_readable = trio.lowlevel.wait_readable
+            current_time = trio.current_time
+            hb = self.start_heartbeat(current_time())
+            split = self.split
+            unyielded = 0  # reads since this task last let others run
+            read_size = _FIRST_READ
+            while True:
+                big = conn.body_buffer()
+                started = current_time()
+                data: bytes | None
+                try:
+                    if big is not None:
+                        n = sock.recv_into(big)
+                        if n == 0:
+                            conn.receive_data(b"")
+                            raise ConnectionLost("peer closed in the middle of a message")
+                        conn.body_received(n)
+                        data = b"x"  # not EOF
                     else:
-                        conn.receive_data(data)
-            except BlockingIOError:
-                unyielded = 0
-                await wait_readable(sock)
-                continue
-            except OSError as exc:
-                raise ConnectionLost(os_reason(exc)) from None
-            # Something arrived, so a scheduler pass went by: the next send may be
-            # written inline again (see _wake_writer). Any traffic proves the peer
-            # alive (RFC 37 heartbeating).
-            self._inline_ok = True
-            events = conn.events()
-            if events:
-                msgs = split(events)
-                if msgs:
-                    put_many(msgs)
-            if conn.error is not None:
-                raise detached(conn.error)
-            out = conn.data_to_send()
-            if out:
-                self.pending.append(out)
-                self._wake_writer()
-            if not data:
-                closed = self.closed_event
-                raise ConnectionLost(
-                    closed.reason or "peer closed the connection", clean=closed.clean
-                )
-            # Fairness: parsing costs Python time in proportion to the frames a read
-            # holds (a peer streaming tiny frames makes a 256 KiB read cost tens of
-            # ms); read less next time, and let the other connections run now.
-            now = hb.last_rx = current_time()
-            if now - started > _TURN:
-                read_size = max(_MIN_READ, read_size // 2)
-                unyielded = 0
-                await checkpoint()
-                continue
-            if read_size < READ_SIZE and now - started < _TURN / 4:
-                read_size = min(READ_SIZE, read_size * 2)
-            if in_q.full():
-                in_q.producer_blocked = True
-                unyielded = 0
-                while in_q.full():
-                    await self._reader_lot.park()
-            elif len(data) < read_size and big is None:
-                # The kernel had less than we asked for: the socket is drained, so
-                # wait for it instead of asking again (a recv that would only say
-                # EAGAIN costs a system call per message in request-reply traffic).
-                unyielded = 0
-                await wait_readable(sock)
-            else:
-                # More may be waiting: read again at once, yielding by hand only when
-                # data keeps coming.
-                unyielded += 1
-                if unyielded >= 4:
+                        data = recv(read_size)
+                        if data:
+                            bulk = conn.receive_messages(data)
+                            if bulk is not None:
+                                put_many(bulk)
+                        else:
+                            conn.receive_data(data)
+                except BlockingIOError:
+                    data = None
+                except OSError as exc:
+                    raise ConnectionLost(os_reason(exc)) from None
+                if data is None:  # (waiting outside the except clause keeps no traceback)
+                    unyielded = 0
+                    await wait_readable(sock)
+                    continue
+                # Something arrived, so a scheduler pass went by: the next send may be
+                # written inline again (see _wake_writer). Any traffic proves the peer
+                # alive (RFC 37 heartbeating).
+                self._inline_ok = True
+                events = conn.events()
+                if events:
+                    msgs = split(events)
+                    if msgs:
+                        put_many(msgs)
+                if conn.error is not None:
+                    raise detached(conn.error)
+                out = conn.data_to_send()
+                if out:
+                    self.pending.append(out)
+                    self._wake_writer()
+                if not data:
+                    closed = self.closed_event
+                    raise ConnectionLost(
+                        closed.reason or "peer closed the connection", clean=closed.clean
+                    )
+                # Fairness: parsing costs Python time in proportion to the frames a read
+                # holds (a peer streaming tiny frames makes a 256 KiB read cost tens of
+                # ms); read less next time, and let the other connections run now.
+                now = hb.last_rx = current_time()
+                if now - started > _TURN:
+                    read_size = max(_MIN_READ, read_size // 2)
                     unyielded = 0
                     await checkpoint()
+                    continue
+                if read_size < READ_SIZE and now - started < _TURN / 4:
+                    read_size = min(READ_SIZE, read_size * 2)
+                if in_q.full():
+                    in_q.producer_blocked = True
+                    unyielded = 0
+                    if self._reader_lot is None:
+                        self._reader_lot = trio.lowlevel.ParkingLot()
+                    while in_q.full():
+                        await self._reader_lot.park()
+                elif len(data) < read_size and big is None:
+                    # The kernel had less than we asked for: the socket is drained, so
+                    # wait for it instead of asking again (a recv that would only say
+                    # EAGAIN costs a system call per message in request-reply traffic).
+                    unyielded = 0
+                    await wait_readable(sock)
+                else:
+                    # More may be waiting: read again at once, yielding by hand only when
+                    # data keeps coming.
+                    unyielded += 1
+                    if unyielded >= 4:
+                        unyielded = 0
+                        await checkpoint()
+        except (ProtocolError, ConnectionLost) as exc:
+            return self._end(exc)
+        finally:
+            scope.cancel()
 
-    async def _heartbeat(self) -> None:
-        """Send PINGs and drop a quiet peer, as the connection's schedule says."""
+    def replan_heartbeat(self) -> None:
+        """The heartbeat deadline moved (the peer's PING asked for a TTL): wake the
+        heartbeat task, or start it (it runs only while there is something to time)."""
+        if self._heartbeat_running:
+            if self._hb_scope is not None:
+                self._hb_scope.deadline = trio.current_time()
+        elif self._nursery is not None:
+            self._heartbeat_running = True
+            self._nursery.start_soon(self._heartbeat, self._nursery.cancel_scope)
+
+    async def _heartbeat(self, scope: trio.CancelScope) -> None:
+        """Send PINGs and drop a quiet peer, as the connection's schedule says; on a
+        drop, cancel ``scope`` (the reader and the writer)."""
+        try:
+            await self._heartbeat_loop()
+        except ConnectionLost as exc:
+            self._end(exc)
+            scope.cancel()
+
+    async def _heartbeat_loop(self) -> None:
         hb = self.start_heartbeat(trio.current_time())
         conn = self.conn
         while True:
@@ -396,44 +451,50 @@ class StreamEngine(StreamCore):
                 self.pending.append(conn.send_ping(hb.ping_ttl))
                 self._wake_writer()
 
-    async def _writer(self) -> None:
-        pipe = self.pipe
-        assert pipe is not None
-        out_q = pipe.out_q
-        items = out_q.items
-        popleft = items.popleft
-        encode = self.encode_for_give_back
-        pending = self.pending
-        host = self.host
-        while True:
-            if not items and not pending:
-                self._writer_parked = True
-                self._inline_ok = True
-                host.writer_idle()
-                await self._writer_lot.park()
-                continue
-            bufs: list[Any] = []
-            if pending:
-                bufs.extend(pending)
-                pending.clear()
-            prefix = sum(len(b) for b in bufs) if bufs else 0
-            batch: list[Any] = []
-            ends: list[int] | None = None
-            if items:
-                size = 0
-                while items and len(batch) < BATCH_MESSAGES and size < BATCH_BYTES:
-                    msg = popleft()
-                    batch.append(msg)
-                    size += len(msg[0])
-                out_q.room_made()
-                ends = encode(batch, bufs)
-            try:
-                await self._write_now(bufs, yield_after=False)
-            except ConnectionLost as lost:
-                self.give_back(batch, ends, lost.written - prefix)
-                raise
-            if items or pending:
-                await trio.lowlevel.checkpoint()  # more to write: let others run first
+    async def _writer(self, scope: trio.CancelScope) -> None:
+        """Write until the connection ends; cancel ``scope`` (the reader) then."""
+        try:
+            pipe = self.pipe
+            assert pipe is not None
+            out_q = pipe.out_q
+            items = out_q.items
+            popleft = items.popleft
+            encode = self.encode_for_give_back
+            pending = self.pending
+            host = self.host
+            while True:
+                if not items and not pending:
+                    self._writer_parked = True
+                    self._inline_ok = True
+                    host.writer_idle()
+                    await self._writer_lot.park()
+                    continue
+                bufs: list[Any] = []
+                if pending:
+                    bufs.extend(pending)
+                    pending.clear()
+                prefix = sum(len(b) for b in bufs) if bufs else 0
+                batch: list[Any] = []
+                ends: list[int] | None = None
+                if items:
+                    size = 0
+                    while items and len(batch) < BATCH_MESSAGES and size < BATCH_BYTES:
+                        msg = popleft()
+                        batch.append(msg)
+                        size += len(msg[0])
+                    out_q.room_made()
+                    ends = encode(batch, bufs)
+                try:
+                    await self._write_now(bufs, yield_after=False)
+                except ConnectionLost as lost:
+                    self.give_back(batch, ends, lost.written - prefix)
+                    raise
+                if items or pending:
+                    await trio.lowlevel.checkpoint()  # more to write: let others run first
+        except (ProtocolError, ConnectionLost) as exc:
+            self._end(exc)
+        finally:
+            scope.cancel()
 
     def _write_inline(self) -> bool:
         """Write what the pipe holds now, from the sending task, without waiting.
@@ -482,10 +543,12 @@ class StreamEngine(StreamCore):
             try:
                 n = sock.sendmsg(views) if len(views) > 1 else sock.send(views[0])
             except BlockingIOError:
-                await trio.lowlevel.wait_writable(sock)
-                continue
+                n = -1
             except OSError as exc:
                 raise ConnectionLost(os_reason(exc), written=written) from None
+            if n < 0:
+                await trio.lowlevel.wait_writable(sock)
+                continue
             written += n
             while n:
                 first = views[0]

@@ -688,7 +688,7 @@ class SocketRuntime:
             except asyncio.CancelledError as exc:
                 cancelled = exc
         with self.lock:
-            bindings = core.finish_close()
+            bindings = core.finish_close(linger)
             connecters = list(core.connecters.values())
             core.connecters.clear()
         for binding in bindings:

@@ -90,6 +90,7 @@ import os
 import struct
 from typing import Any, ClassVar
 
+from zmtp import _fastpaths
 from zmtp.errors import HandshakeError, InvalidState, ProtocolError, ZMTPValueError
 from zmtp.wire.commands import READY, decode_metadata, parse_command
 from zmtp.wire.frames import COMMAND, MORE, encode_command_frame, frame_header
@@ -146,6 +147,15 @@ _TO_CURVE = {
 #: CURVE payload flags -> frames.MORE/COMMAND; MORE and COMMAND together is refused.
 _FROM_CURVE = {0: 0, CURVE_MORE: MORE, CURVE_COMMAND: COMMAND}
 
+_codec: list[_fastpaths.BoxCodec] = []
+
+
+def _box_codec() -> _fastpaths.BoxCodec:
+    """How MESSAGE boxes are sealed and opened (chosen once, when PyNaCl is there)."""
+    if not _codec:
+        _codec.append(_fastpaths.box_codec())
+    return _codec[0]
+
 
 def _fixed(value: bytes | None, size: int, what: str) -> bytes | None:
     """A test-supplied key or nonce, checked for size."""
@@ -178,6 +188,7 @@ class _Curve(Mechanism):
         self._crypto_error: type[Exception] = CryptoError
         self._seal = nacl.crypto_box_easy_afternm
         self._unseal = nacl.crypto_box_open_easy_afternm
+        self._boxes = _box_codec()
         #: The next short nonce we send (libzmq starts at 1 too).
         self._send_nonce = 1
         #: The peer's last short nonce (-1: none yet).
@@ -274,10 +285,12 @@ class _Curve(Mechanism):
         if flag_octet is None:
             raise ZMTPValueError("a command frame cannot have the MORE flag (RFC 23 Framing)")
         short = self._next_nonce()
-        box = self._seal(flag_octet + body, self._send_prefix + short, key)
-        # A data frame with no flags, as libzmq sends (and only accepts) MESSAGE.
-        head = frame_header(len(_MESSAGE_HEAD) + 8 + len(box), 0)
-        return b"".join((head, _MESSAGE_HEAD, short, box))
+        # A data frame with no flags, as libzmq sends (and only accepts) MESSAGE. The
+        # box is sealed straight into the frame (zmtp._fastpaths.box_codec).
+        size = len(_MESSAGE_HEAD) + 8 + MAC_SIZE + 1 + len(body)
+        head = frame_header(size, 0) + _MESSAGE_HEAD + short
+        frame: bytes = self._boxes.seal(head, flag_octet[0], body, self._send_prefix + short, key)
+        return frame
 
     def decode_frame(self, body: bytes) -> tuple[int, bytes]:
         section = "The MESSAGE Command"
@@ -298,19 +311,25 @@ class _Curve(Mechanism):
             )
         short = body[8:16]
         n = self._check_nonce(short, "MESSAGE", section, ProtocolError)
-        plain = self._open_afternm(
-            body[16:], self._recv_prefix + short, "MESSAGE box", section, ProtocolError
-        )
+        assert self._key is not None
+        opened = self._boxes.open(body, 16, self._recv_prefix + short, self._key)
+        if opened is None:
+            raise ProtocolError(
+                "MESSAGE box does not open (corrupted, or made for other keys)",
+                rfc=26,
+                section=section,
+            )
         self._recv_nonce = n
-        flags = _FROM_CURVE.get(plain[0])
+        flag, data = opened
+        flags = _FROM_CURVE.get(flag)
         if flags is None:
             raise ProtocolError(
-                f"MESSAGE flags 0x{plain[0]:02X}: only MORE (0x01) or COMMAND (0x02) may "
+                f"MESSAGE flags 0x{flag:02X}: only MORE (0x01) or COMMAND (0x02) may "
                 "be set, and not both",
                 rfc=26,
                 section=section,
             )
-        return flags, plain[1:]
+        return flags, data
 
 
 class CurveClient(_Curve):
