@@ -60,11 +60,14 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """zmtp and pyzmq side by side: throughput and latency, with ratios; then
-    zmtp.asyncio beside zmq.asyncio and pyzmq (interop/bench_asyncio.py)."""
+    zmtp.asyncio beside zmq.asyncio and pyzmq (interop/bench_asyncio.py), and zmtp.sync
+    beside pyzmq's blocking API (interop/bench_sync.py)."""
     session.install("-e", ".[test]")
     session.run("python", "interop/bench.py", *session.posargs)
     quick = ["--quick"] if "--quick" in session.posargs else []
     session.run("python", "interop/bench_asyncio.py", *quick)
+    # zmtp.sync beside pyzmq's blocking API (interop/bench_sync.py).
+    session.run("python", "interop/bench_sync.py", *quick)
     # One hostile peer must not stall the others (a good peer's round trip, with and
     # without a peer sending a 1,000,000-frame message), zmtp and libzmq side by side.
     session.run("python", "interop/bench_fairness.py")

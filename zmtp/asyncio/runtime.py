@@ -659,13 +659,28 @@ class SocketRuntime:
         dropped and counted in ``core.dropped``. Then every listener and connection
         ends. Idempotent. If the caller is cancelled while lingering, the socket
         still closes (dropping what is left) before the cancellation goes on."""
-        core = self.core
         with self.lock:
-            if core.closed or core.closing:
-                return
-            if linger is None:
-                linger = core.linger
-            core.begin_close()
+            begun = self.begin_close(linger)
+        if begun is not None:
+            await self.finish_close(begun)
+
+    def begin_close(self, linger: int | None = None) -> int | None:
+        """The first half of :meth:`close`, synchronous, for a face that must stop the
+        socket at once (``zmtp.sync``'s ``close()`` returns before the lingering is
+        over, as pyzmq's does): from now on sends and receives fail. Call it with the
+        lock held, from any thread. Returns the linger to honour, which the caller
+        passes to :meth:`finish_close` on the loop; None if the socket was already
+        closing."""
+        core = self.core
+        if core.closed or core.closing:
+            return None
+        core.begin_close()
+        return core.linger if linger is None else linger
+
+    async def finish_close(self, linger: int) -> None:
+        """The second half of :meth:`close`, on the loop: linger, then end every
+        listener and connection (see :meth:`close`)."""
+        core = self.core
         loop = self.loop
         cancelled: asyncio.CancelledError | None = None
         if loop is not None and linger != 0 and not self.flushed():

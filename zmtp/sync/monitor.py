@@ -1,0 +1,113 @@
+"""Socket monitoring, blocking: ``for event in sock.monitor(): ...``.
+
+The events and their buffer are the engine-neutral
+:class:`~zmtp.core.events.MonitorQueue`'s (libzmq's names and values, the endpoint,
+and a reason where zmtp knows one). The socket core pushes events from whichever
+thread touched it (mostly the I/O thread), holding the context's lock; this file only
+waits, on a condition of that lock. A monitor never slows or blocks its socket: past
+its buffer it drops the oldest events, counting them in ``dropped``.
+
+Stop a monitor by leaving its ``with`` block, by ``monitor.close()``, or by closing
+the socket; the last event is then ``MONITOR_STOPPED``, after which ``receive()``
+raises :class:`EndOfChannel` and iteration ends.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from zmtp.asyncio.monitor import EndOfChannel
+from zmtp.core.events import Event, MonitorEvent, MonitorQueue
+from zmtp.errors import Again
+
+__all__ = ["EndOfChannel", "Event", "Monitor", "MonitorEvent"]
+
+
+class Monitor:
+    """A blocking iterator of :class:`MonitorEvent` for one socket (made by
+    ``sock.monitor(events)``). Timeouts are in milliseconds, as everywhere in
+    ``zmtp.sync``."""
+
+    def __init__(self, lock: Any, events: Event = Event.ALL, buffer: int = 1024) -> None:
+        self.queue = MonitorQueue(events, buffer)
+        self._cond = threading.Condition(lock)
+        self.queue.on_event = self._wake
+        self._on_close: list[Callable[[], None]] = []
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    @property
+    def mask(self) -> Event:
+        return self.queue.mask
+
+    @property
+    def dropped(self) -> int:
+        """Events lost because this monitor's reader fell behind."""
+        return self.queue.dropped
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the monitor is closed by its user."""
+        self._on_close.append(callback)
+
+    def receive(self, timeout: float | None = None) -> MonitorEvent:
+        """The next event, waiting up to ``timeout`` ms (None: forever; then
+        :class:`zmtp.Again`). Raises :class:`EndOfChannel` after MONITOR_STOPPED."""
+        queue = self.queue
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout / 1000
+        with self._cond:
+            while True:
+                ev = queue.pop()
+                if ev is not None:
+                    return ev
+                if queue.closed:
+                    raise EndOfChannel("the monitor has stopped")
+                if deadline is None:
+                    self._cond.wait()
+                else:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise Again(f"no monitor event within {timeout} ms")
+                    self._cond.wait(left)
+
+    def __iter__(self) -> Monitor:
+        return self
+
+    def __next__(self) -> MonitorEvent:
+        try:
+            return self.receive()
+        except EndOfChannel:
+            raise StopIteration from None
+
+    def wait_for(
+        self, event: Event, endpoint: str | None = None, timeout: float | None = None
+    ) -> MonitorEvent:
+        """Skip events until one of type ``event`` (and ``endpoint``, if given)
+        arrives; at most ``timeout`` ms in all (then :class:`zmtp.Again`)."""
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout / 1000
+        while True:
+            left = None if deadline is None else max(0.0, (deadline - time.monotonic()) * 1000)
+            try:
+                ev = self.receive(left)
+            except EndOfChannel:
+                raise EndOfChannel(f"monitor stopped before {event!r}") from None
+            if ev.event & event and (endpoint is None or ev.endpoint == endpoint):
+                return ev
+
+    def close(self) -> None:
+        """Stop watching (idempotent); ``MONITOR_STOPPED`` is the last event."""
+        for detach in self._on_close:
+            detach()
+        self._on_close.clear()
+        with self._cond:
+            self.queue.stop()
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
