@@ -392,6 +392,23 @@ def test_the_monitor_reports_connection_events_and_ends_with_monitor_stopped(
         monitor.receive()
 
 
+def test_monitor_poll_waits_for_an_event_without_taking_it(ctx: zmq.Context) -> None:
+    pull = ctx.socket(zmq.PULL)
+    monitor = pull.monitor()
+    assert monitor.poll(0) is False
+    assert monitor.poll(1) is False  # the time ran out
+    real = pull.bind("tcp://127.0.0.1:*")
+    assert monitor.poll(TIMEOUT_MS) is True
+    assert monitor.poll(0) is True, "polling took the event"
+    listening = monitor.receive(timeout=0)
+    assert (listening.event, listening.endpoint) == (zmq.Event.LISTENING, real)
+    assert monitor.poll(0) is False
+    pull.close()
+    assert monitor.poll(TIMEOUT_MS) is True  # the monitor stopped: receive() won't wait
+    assert [ev.event for ev in monitor][-1] == zmq.Event.MONITOR_STOPPED
+    assert monitor.poll() is True  # stopped and empty: still no wait
+
+
 def test_errors_and_versions_are_zmtps_under_pyzmqs_names() -> None:
     assert zmq.ZMQError is zmtp.ZMQError and zmq.Again is zmtp.Again
     assert zmq.ContextTerminated is zmtp.ContextTerminated

@@ -74,6 +74,26 @@ class Monitor:
                         raise Again(f"no monitor event within {timeout} ms")
                     self._cond.wait(left)
 
+    def poll(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` ms (None or negative: forever; 0: just look) until
+        :meth:`receive` would return at once: an event is buffered, or the monitor has
+        stopped. Takes nothing (as a socket's ``poll``); False if the time ran out.
+
+        For a thread that waits on the monitor while another takes the events: a
+        waiter given up on can never have swallowed one."""
+        queue = self.queue
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout / 1000
+        with self._cond:
+            while not (len(queue) or queue.closed):
+                if deadline is None:
+                    self._cond.wait()
+                    continue
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+            return True
+
     def __iter__(self) -> Monitor:
         return self
 
