@@ -42,13 +42,15 @@ TRACED = """
 import runpy, sys, threading
 import zmtp.sync as zmq
 _socket = zmq.Context.socket
+_lines = threading.Lock()  # one line at a time: each socket reports from its own thread
 def socket(self, *args, **kwargs):
     sock = _socket(self, *args, **kwargs)
     monitor = sock.monitor(zmq.Event.HANDSHAKE_SUCCEEDED)
     def report():
         for event in monitor:
             if event.event == zmq.Event.HANDSHAKE_SUCCEEDED:
-                print("handshake", event.endpoint, file=sys.stderr, flush=True)
+                with _lines:
+                    print("handshake", event.endpoint, file=sys.stderr, flush=True)
     threading.Thread(target=report, daemon=True).start()
     return sock
 zmq.Context.socket = socket
