@@ -16,7 +16,7 @@ How the two sides meet without hanging or sleeping:
 * every test body runs under ``anyio.fail_after``;
 * waits are on real events: zmtp's monitor (``HANDSHAKE_SUCCEEDED``,
   ``CONNECT_RETRIED``, ``DISCONNECTED``), libzmq's monitor, messages, and lines that a
-  subprocess prints. The one quiescence wait is ``anyio.wait_all_tasks_blocked``
+  subprocess prints. The one quiescence wait is ``settle`` (``tests/engines.py``)
   in the HWM test, to let zmtp's writer run until the kernel refuses more.
 """
 
@@ -30,6 +30,7 @@ from pathlib import Path
 import anyio
 import pytest
 import zmq
+from engines import settle
 from libzmq_helpers import (
     LIBZMQ_BINDS,
     TIMEOUT,
@@ -373,23 +374,24 @@ async def test_zmtp_push_reconnects_to_restarted_libzmq_pull_and_continues(zmtp_
 
 
 async def recv_unless(sock: zmtp.Socket, stop: anyio.Event) -> Msg | None:
-    """The next message, or None if ``stop`` is set first (nothing is then taken:
-    a cancelled receive takes nothing)."""
-    result: Msg | None = None
+    """The next message, or None if ``stop`` is set first (nothing is then taken: the
+    wait is a poll, which takes nothing even on an engine whose waits cannot be
+    cancelled)."""
+    readable = False
     async with anyio.create_task_group() as tg:
 
-        async def receive() -> None:
-            nonlocal result
-            result = await sock.recv_multipart()
+        async def poll() -> None:
+            nonlocal readable
+            readable = bool(await sock.poll())
             tg.cancel_scope.cancel()
 
         async def until_stop() -> None:
             await stop.wait()
             tg.cancel_scope.cancel()
 
-        tg.start_soon(receive)
+        tg.start_soon(poll)
         tg.start_soon(until_stop)
-    return result
+    return sock.recv_multipart_nowait() if readable else None
 
 
 async def test_zmtp_pull_keeps_complete_messages_of_a_killed_libzmq_push(zmtp_socket, endpoints):
@@ -504,7 +506,7 @@ async def test_zmtp_push_hwm_bounds_what_a_stalled_libzmq_pull_can_make_it_queue
                     sent += 1
             if sent == before:
                 break
-            await anyio.wait_all_tasks_blocked()
+            await settle(0)
         assert hwm < sent <= bound, (
             f"send_nowait raised Again after {sent} messages ({sent * wire} octets); "
             f"the bound is {bound}"

@@ -455,7 +455,7 @@ async def test_xpub_rcvhwm_bounds_the_upstream_messages_it_holds_unread(make: Ma
         for r in range(30):
             for i in range(100):
                 xsub.send_multipart_nowait([b"%06d" % (r * 100 + i) + bytes(size - 6)])
-            await anyio.wait_all_tasks_blocked()
+            await settle(0)
         held = 0
         while True:
             try:

@@ -11,8 +11,8 @@ where libzmq leaves its own test disabled, the test says so.
 
 libzmq's tests wait ``SETTLE_TIME`` for connections; these wait for the handshake
 events of both sides instead, and where a rule is about messages that have all
-arrived, for ``anyio.wait_all_tasks_blocked`` (every zmtp task has run as far as
-it can). Nothing sleeps.
+arrived, for ``settle(0)`` (``tests/engines.py``: every zmtp task, and every I/O thread
+of the engine under test, has run as far as it can). Nothing sleeps.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 import anyio
 import pytest
 import zmq
+from engines import settle
 from libzmq_helpers import TIMEOUT, in_thread
 from zmq.utils.monitor import recv_monitor_message
 
@@ -255,7 +256,7 @@ async def test_req_accepts_a_reply_only_from_the_peer_it_asked_and_discards_the_
             await asked.send_multipart([b"A", *envelope, b"GOOD"])
             assert await req.recv() == b"GOOD"
             if not correlate:
-                await anyio.wait_all_tasks_blocked()
+                await settle(0)
 
 
 # =======================================================================================
@@ -285,7 +286,7 @@ async def test_rep_receives_requests_from_its_peers_fair_queued(
         for k, req in enumerate(reqs):
             await req.send(bytes([ord("A") + k]))
         if flavour != TCP_LIBZMQ:
-            await anyio.wait_all_tasks_blocked()  # all five are queued in REP
+            await settle(0)  # all five are queued in REP
         served = []
         for _ in reqs:
             letter = await rep.recv()
@@ -338,7 +339,7 @@ async def test_router_fair_queues_and_prefixes_the_identity_of_the_originating_p
         for sender in senders:
             await sender.send(b"M")
         if flavour != TCP_LIBZMQ:
-            await anyio.wait_all_tasks_blocked()
+            await settle(0)
         got = [await receiver.recv_multipart() for _ in senders]
         assert sorted(got) == [[rid, b"M"] for rid in ids]
 
@@ -360,7 +361,7 @@ async def test_router_destroys_the_double_queue_of_a_peer_that_disconnects(zmtp_
         await a.send_multipart([b"B", b"ABC"])
         await b.send(b"DEF")
         assert await b.recv() == b"ABC"
-        await anyio.wait_all_tasks_blocked()  # DEF is queued in A
+        await settle(0)  # DEF is queued in A
         async with a.monitor(zmtp.Event.DISCONNECTED) as monitor:
             await b.disconnect(endpoint)
             if transport == TCP:
@@ -369,7 +370,7 @@ async def test_router_destroys_the_double_queue_of_a_peer_that_disconnects(zmtp_
             a.send_multipart_nowait([b"B", b"to a gone peer"])
         assert drain(a) == [[b"B", b"DEF"]]  # deliberate: delivered messages are kept
         await connect_in_order(a, [ZmtpPeer(b)], endpoint)
-        await anyio.wait_all_tasks_blocked()
+        await settle(0)
         assert drain(a) == []
         assert drain(b) == []
         await a.send_multipart([b"B", b"to the new connection"])
@@ -389,10 +390,10 @@ async def test_a_socket_that_disconnects_discards_the_messages_its_queue_holds(
         endpoint = await a.bind(_address(transport))
         await connect_in_order(a, [ZmtpPeer(b)], endpoint)
         await a.send_multipart([b"B", b"ABC"] if a_type == zmtp.ROUTER else [b"ABC"])
-        await anyio.wait_all_tasks_blocked()  # ABC is queued in B
+        await settle(0)  # ABC is queued in B
         await b.disconnect(endpoint)
         await connect_in_order(a, [ZmtpPeer(b)], endpoint)
-        await anyio.wait_all_tasks_blocked()
+        await settle(0)
         assert drain(b) == [], "B still received what was queued before it disconnected"
 
 
@@ -430,7 +431,7 @@ async def test_dealer_receives_from_its_peers_fair_queued(zmtp_socket, peer, bin
         for k, sender in enumerate(senders):
             await sender.send_multipart([b"B", b"%d" % k])
         if flavour != TCP_LIBZMQ:
-            await anyio.wait_all_tasks_blocked()
+            await settle(0)
         got = [await receiver.recv_multipart() for _ in senders]
         assert sorted(got) == [[b"B", b"%d" % k] for k in range(5)]
 
@@ -462,7 +463,7 @@ async def test_dealer_destroys_the_double_queue_of_a_peer_that_disconnects(zmtp_
         await a.send(b"ABC")
         await b.send(b"DEF")
         assert await b.recv() == b"ABC"
-        await anyio.wait_all_tasks_blocked()  # DEF is queued in A
+        await settle(0)  # DEF is queued in A
         async with a.monitor(zmtp.Event.DISCONNECTED) as monitor:
             await b.disconnect(endpoint)
             if transport == TCP:
@@ -471,6 +472,6 @@ async def test_dealer_destroys_the_double_queue_of_a_peer_that_disconnects(zmtp_
             a.send_multipart_nowait([b"to nobody"])
         assert drain(a) == [[b"DEF"]]  # deliberate: delivered messages are kept
         await connect_in_order(a, [ZmtpPeer(b)], endpoint)
-        await anyio.wait_all_tasks_blocked()
+        await settle(0)
         assert drain(a) == []
         assert drain(b) == []

@@ -22,6 +22,7 @@ from pathlib import Path
 import anyio
 import pytest
 from engine_helpers import fill_until_again, fill_until_send_waits, link
+from engines import settle
 
 import zmtp
 from zmtp.core.stream import BATCH_BYTES, READ_SIZE
@@ -115,7 +116,7 @@ async def test_send_waits_at_the_hwm_and_completes_once_the_reader_reads(
             while not sent.is_set():
                 assert await pull.recv_multipart() == MSG
                 reads += 1
-                await anyio.wait_all_tasks_blocked()
+                await settle(0)
             if transport == "inproc":
                 assert reads == 1, "one read makes room for exactly one message"
         rest = [await pull.recv_multipart() for _ in range(queued - reads + 1)]

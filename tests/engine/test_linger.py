@@ -23,7 +23,7 @@ from typing import Any
 
 import anyio
 import pytest
-from engines import Engine
+from engines import Engine, settle
 
 import zmtp
 
@@ -173,7 +173,7 @@ async def test_inproc_linger_zero_drops_the_messages_of_a_closed_connecter(
         assert push.dropped == N
         pull = ctx.socket(zmtp.PULL, linger=0)
         await pull.bind("inproc://never-mind")
-        await anyio.wait_all_tasks_blocked()
+        await settle(0)
         with pytest.raises(zmtp.Again):
             pull.recv_nowait()
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import anyio
 import pytest
 from engine_helpers import link
-from engines import Engine
+from engines import Engine, settle
 
 import zmtp
 from zmtp import Event
@@ -130,7 +130,7 @@ async def test_closing_a_bound_socket_reports_closed_before_monitor_stopped(
         record = pull.monitor()
         await pull.bind(endpoint())
         await pull.close()
-        await anyio.wait_all_tasks_blocked()
+        await settle(0)
         assert await recorded(record) == [
             Event.LISTENING,
             Event.CLOSED,

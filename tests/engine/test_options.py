@@ -12,6 +12,7 @@ from collections.abc import Callable
 import anyio
 import pytest
 from engine_helpers import drain, link
+from engines import settle
 
 import zmtp
 
@@ -166,7 +167,7 @@ async def test_after_unbind_the_endpoint_takes_no_new_peer_and_can_be_bound_agai
         second = make(zmtp.PULL)
         assert await second.bind(ep) == ep
         assert await second.recv() == b"for whoever binds next"
-        await anyio.wait_all_tasks_blocked()
+        await settle(0)
         assert drain(first) == []
 
 
@@ -198,7 +199,7 @@ async def test_disconnect_stops_routing_to_that_peer(
         for i in range(10):
             await push.send(b"%d" % i)
         assert [await kept.recv() for _ in range(10)] == [b"%d" % i for i in range(10)]
-        await anyio.wait_all_tasks_blocked()
+        await settle(0)
         assert drain(dropped) == []
         assert push.last_endpoint in (kept_ep, dropped_ep)
 
@@ -260,7 +261,7 @@ async def test_with_immediate_messages_go_only_to_connected_peers(
             expected = 10 if immediate else 5  # else half wait for the absent peer
             got = [int(await live.recv()) for _ in range(expected)]
             assert got == sorted(got)
-            await anyio.wait_all_tasks_blocked()
+            await settle(0)
             assert drain(live) == [], f"immediate={immediate}"
 
 

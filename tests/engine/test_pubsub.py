@@ -57,7 +57,7 @@ async def wait_until_published_to(pub: zmtp.Socket, sub: zmtp.Socket, topic: byt
     while True:
         sent += 1
         pub.send_multipart_nowait([topic + PROBE + b"%d" % sent])
-        with anyio.move_on_after(PROBE_PATIENCE):
+        if await sub.poll(PROBE_PATIENCE * 1000):  # a wait that times out takes nothing
             got = await sub.recv_multipart()
             break
     # A probe that was slow to arrive may be followed by those sent after it.
@@ -110,7 +110,6 @@ async def test_sub_receives_only_messages_whose_first_frame_starts_with_its_subs
         assert drain(sub) == []
 
 
-@pytest.mark.needs("cancel-in-flight")
 async def test_pub_filters_the_same_way_as_xpub(make: Make, endpoint: Endpoint):
     with anyio.fail_after(5):
         pub = make(zmtp.PUB)
@@ -326,7 +325,7 @@ async def test_xpub_reports_the_unsubscriptions_of_a_subscriber_that_disconnects
 
 
 async def test_xpub_recv_already_waiting_wakes_for_the_unsubscription_of_a_departed_subscriber(
-    make: Make, endpoint: Endpoint, transport: str
+    make: Make, endpoint: Endpoint
 ):
     """The unsubscription is news for a ``recv()`` parked before the peer left."""
     with anyio.fail_after(5):
@@ -337,14 +336,11 @@ async def test_xpub_recv_already_waiting_wakes_for_the_unsubscription_of_a_depar
         async def receive() -> None:
             got.append(await xpub.recv())
 
-        async with anyio.create_task_group() as tg, xpub.monitor() as monitor:
+        async with anyio.create_task_group() as tg:
             tg.start_soon(receive)
             await anyio.wait_all_tasks_blocked()  # recv() is waiting
             await sub.close()
-            if transport != "inproc":
-                await monitor.wait_for(zmtp.Event.DISCONNECTED)
-            await anyio.wait_all_tasks_blocked()
-            tg.cancel_scope.cancel()
+            # the group ends when recv() returns; fail_after bounds one that never wakes
         assert got == [b"\x00A"]
 
 
@@ -413,7 +409,7 @@ async def test_without_nodrop_a_full_subscriber_never_makes_send_wait(
         for _ in range(3):
             for _ in range(1000):
                 xpub.send_multipart_nowait([b"n" * 16384])  # never Again
-            await anyio.wait_all_tasks_blocked()
+            await settle(0)
         with anyio.move_on_after(1) as waited:
             await xpub.send_multipart([b"n" * 16384])
         assert not waited.cancelled_caught

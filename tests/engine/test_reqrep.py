@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 import pytest
 from engine_helpers import drain, link
-from engines import Engine
+from engines import Engine, settle
 
 import zmtp
 
@@ -142,7 +142,7 @@ async def test_rep_fair_queues_requests_from_three_reqs(make: Make, endpoint):
         for turn in range(4):
             for i, req in enumerate(reqs):
                 await req.send_multipart([b"%d" % i, b"%d" % turn])
-            await anyio.wait_all_tasks_blocked()  # every request is in REP
+            await settle(0.02)  # every request is in REP
             senders = []
             for _ in reqs:
                 i, t = await rep.recv_multipart()
@@ -306,7 +306,7 @@ async def test_router_handover_hands_the_id_to_the_newcomer_and_drops_the_old_pe
         assert await second.recv_multipart() == [b"to X"]
         await second.send(b"from second")
         assert await router.recv_multipart() == [b"X", b"from second"]
-        await anyio.wait_all_tasks_blocked()
+        await settle(0)
         assert drain(first) == []
         if transport == "inproc":
             with pytest.raises(zmtp.Again):
@@ -394,7 +394,7 @@ async def test_a_req_whose_server_died_unanswered_stays_stuck_after_a_restart(
             if transport != "inproc":  # inproc does not reconnect (as in libzmq)
                 await events.wait_for(zmtp.Event.DISCONNECTED, ep)
                 await events.wait_for(zmtp.Event.HANDSHAKE_SUCCEEDED, ep)
-        await anyio.wait_all_tasks_blocked()
+        await settle(0)
         assert drain(second) == [], "the restarted server got a request nobody re-sent"
         with pytest.raises(zmtp.Again):
             client.recv_multipart_nowait()
@@ -502,5 +502,5 @@ async def test_req_receives_the_reply_its_rep_sent_just_before_closing(
             await rep.close(linger=1000)
             if transport != "inproc":
                 await events.wait_for(zmtp.Event.DISCONNECTED)
-        await anyio.wait_all_tasks_blocked()
+        await settle(0)
         assert req.recv_multipart_nowait() == [b"done"]

@@ -189,7 +189,6 @@ async def test_curve_dealer_router_carry_multipart_and_1mib_messages_both_ways(
 
 @needs_nacl
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])
-@pytest.mark.needs("cancel-in-flight")
 async def test_curve_pub_sub_delivers_only_subscribed_messages_in_boxes(
     make: Make, endpoint: Callable[[], str]
 ):
@@ -202,7 +201,7 @@ async def test_curve_pub_sub_delivers_only_subscribed_messages_in_boxes(
         probe = [b"weather", b"probe"]
         while True:
             await pub.send_multipart(probe)
-            with anyio.move_on_after(0.05):
+            if await sub.poll(50):  # pacing; a wait that times out takes nothing
                 assert await sub.recv_multipart() == probe
                 break
         wanted = [[b"weather", *msg] for msg in MESSAGES]

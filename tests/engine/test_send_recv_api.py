@@ -10,6 +10,7 @@ from collections.abc import Callable
 import anyio
 import pytest
 from engine_helpers import link
+from engines import settle
 
 import zmtp
 
@@ -90,7 +91,7 @@ async def test_send_with_more_holds_frames_until_the_last_one(push_pull):
         await push.send(b"a", more=True)
         await push.send(b"b", zmtp.SNDMORE)
         push.send_nowait(b"c", more=True)
-        await anyio.wait_all_tasks_blocked()
+        await settle(0)
         with pytest.raises(zmtp.Again):
             pull.recv_nowait()  # nothing travels before the last frame
         await push.send(b"d")

@@ -13,6 +13,7 @@ import struct
 
 import anyio
 import pytest
+from engines import settle
 from hostile_helpers import KIB, MIB, Arena, MakeArena, RawPeer
 
 import zmtp
@@ -153,7 +154,7 @@ async def test_a_peer_that_reads_nothing_fills_only_its_hwm_and_is_dropped_by_th
                     sent += 1
             except zmtp.Again:
                 before = sent
-                await anyio.wait_all_tasks_blocked()
+                await settle(0)
                 try:
                     arena.sock.send_multipart_nowait([b"stalled", b"%08d" % sent + bytes(1016)])
                     sent += 1
