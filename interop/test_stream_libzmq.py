@@ -14,7 +14,7 @@ from libzmq_helpers import in_thread
 
 import zmtp
 
-pytestmark = pytest.mark.interop
+pytestmark = [pytest.mark.interop, pytest.mark.needs("stream")]
 
 TIMEOUT = 10
 

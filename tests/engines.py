@@ -1,13 +1,14 @@
 """The engines that the engine-level suites run against, and the ``engine`` fixture.
 
-zmtp has one socket core and several engines that drive it (trio today; asyncio and
-a blocking, pyzmq-shaped one are the next). Every test that exercises sockets, in
-``tests/engine``, ``tests/hostile`` and ``interop``, is written once and runs once per
-enabled engine:
+zmtp has one socket core and several engines that drive it (trio and the blocking,
+pyzmq-shaped ``zmtp.sync`` today, asyncio next). Every test that exercises sockets,
+in ``tests/engine``, ``tests/hostile`` and ``interop``, is written once and runs once
+per enabled engine:
 
 * the test body is async and uses anyio (``anyio.fail_after``,
   ``anyio.create_task_group``, ``anyio.Event``, ``anyio.connect_tcp`` ...), so the
-  same body runs on trio and on asyncio;
+  same body runs on trio and on asyncio, and drives ``zmtp.sync`` through
+  :class:`SyncAdapter` (its blocking calls wait in worker threads);
 * it takes the ``engine`` fixture (directly, or through ``ctx``, ``make``,
   ``zctx`` ...) and makes sockets with ``engine.Context()`` / ``engine.Socket(...)``;
   everything that is the same for every engine (socket types, ``zmtp.Event``,
@@ -37,14 +38,19 @@ only.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import functools
 import inspect
+import weakref
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
 import anyio
+import anyio.lowlevel
+import anyio.to_thread
 import pytest
 
 import zmtp
@@ -68,7 +74,7 @@ class Engine:
     #: or ``("asyncio", {"use_uvloop": True})``.
     backend: str | tuple[str, dict[str, Any]]
     #: How a program imports this engine's ``Context`` and ``Socket`` (for tests that
-    #: run a program in a child interpreter).
+    #: run a program in a child interpreter, with ``tests/`` on its path).
     imports: str
     Context: Any
     Socket: Any
@@ -92,6 +98,9 @@ class Engine:
 CAPABILITIES = {
     "cancel-in-flight": "cancelling a send or recv that is waiting, and finding that it "
     "took or sent nothing",
+    "stream": "STREAM sockets (raw TCP peers, no ZMTP)",
+    "io-only-while-awaiting": "sockets that do their I/O on the test's own event loop, "
+    "so that what a test queues without awaiting is all still queued",
 }
 
 
@@ -141,13 +150,12 @@ ENGINES: dict[str, Callable[[], Engine]] = {
     "trio": _trio,
     "asyncio": _asyncio,
     "uvloop": functools.partial(_asyncio, ("asyncio", {"use_uvloop": True})),
-    # "sync": zmtp.sync through SyncAdapter (below), on the "trio" backend, lacking
-    # cancel-in-flight: its entry comes with the zmtp.sync module.
+    "sync": lambda: _sync(),  # zmtp.sync through SyncAdapter (below), on trio
 }
 
 #: The engines every engine-level test runs against. "asyncio" (and "uvloop", where
 #: uvloop is installed) join once zmtp.asyncio is part of the project.
-ENABLED: list[str] = ["trio"]
+ENABLED: list[str] = ["trio", "sync"]
 
 
 @functools.cache
@@ -243,6 +251,14 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     return chosen
 
 
+@pytest.fixture(autouse=True)
+def _settle_this_tests_contexts_only() -> None:
+    """:func:`settle` waits for the I/O threads of the zmtp.sync contexts the current
+    test made (or wrapped), not for those that earlier tests left running (the
+    process-wide ``Context.instance()``, for one)."""
+    _sync_contexts.clear()
+
+
 @pytest.fixture
 def anyio_backend(request: pytest.FixtureRequest) -> str | tuple[str, dict[str, Any]]:
     """The backend a test body runs on: its engine's, or trio for ``trio_only`` tests."""
@@ -262,12 +278,18 @@ async def settle(cushion: float) -> None:
     For bytes that the kernel moves outside the process (loopback delivery, window
     updates), which no event in the process announces: the one wait in these suites
     that is not for an event. Trio answers it exactly; elsewhere the cushion is waited
-    between two moments at which every task is blocked.
+    between two moments at which every task is blocked. zmtp.sync's I/O threads run
+    event loops of their own, which a test's loop cannot see: each is asked the same
+    question on its own loop.
     """
     if _running_on_trio():
         import trio.testing
 
         await trio.testing.wait_all_tasks_blocked(cushion)
+        if _sync_contexts:
+            # zmtp.sync's I/O threads, which trio cannot see, then the test's side again
+            await _settle_sync_contexts(cushion)
+            await trio.testing.wait_all_tasks_blocked()
         return
     await anyio.wait_all_tasks_blocked()
     await anyio.sleep(cushion)  # pacing: the kernel's share, which nothing announces
@@ -296,24 +318,105 @@ def _running_on_trio() -> bool:
 
 # ---------------------------------------------------------------------------------------
 # The blocking engine, seen through async test bodies
+#
+# zmtp.sync's calls block their thread; the test bodies are async and run on trio, with
+# their peers (libzmq's, raw ones) beside them. The adapter below gives zmtp.sync the
+# awaitable face of the other engines. Its one rule: whatever waits, waits in a worker
+# thread, and nothing a test can give up on (a cancelled await, a timeout) is left
+# behind holding something the test still expects.
+#
+# * A call that may block (``send``, ``recv_multipart``, ``bind``, ``close`` ...) first
+#   tries at once, on the test's own thread, with ``NOBLOCK``: when the socket is ready
+#   that is the whole call. Otherwise the blocking call runs in a worker thread, the
+#   engine's own waiting (its conditions, ``sndtimeo``/``rcvtimeo``, wake-up on close
+#   and term). A worker thread cannot be interrupted: a cancelled ``await sock.recv()``
+#   stops waiting but the thread's ``recv`` goes on and may still take a message, which
+#   is why the entry lacks ``cancel-in-flight``.
+# * Waiting that takes nothing (a monitor, ``poll``) waits in a worker thread until
+#   something is *available*, then takes it on the test's side: an abandoned waiter can
+#   never swallow an event or a message the test waits for.
+# * ``*_nowait`` calls the blocking method with ``NOBLOCK`` on the test's thread.
+# * Options and other attributes pass straight through to the zmtp.sync socket.
+
+#: Worker threads a test may have at once (waiters given up on included, until the
+#: socket or monitor they wait on closes); anyio's default of 40 is too few for the
+#: tests that block hundreds of calls.
+_SYNC_THREADS = 1000
+_sync_limiter: anyio.lowlevel.RunVar[anyio.CapacityLimiter] = anyio.lowlevel.RunVar(
+    "zmtp_sync_threads"
+)
+#: How long (ms) one wait of a monitor's waiter lasts, so that a waiter given up on
+#: ends soon even if its monitor is never closed.
+_MONITOR_SLICE_MS = 1000
+#: How long (s) :func:`settle` waits at most for an I/O thread's idle pass: a loop
+#: that never idles (constant traffic) must not hang a test.
+_IDLE_PATIENCE = 2.0
+#: The contexts of the blocking engine the adapter made for the current test:
+#: :func:`settle` waits for their I/O threads too.
+_sync_contexts: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    try:
+        return _sync_limiter.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(_SYNC_THREADS)
+        _sync_limiter.set(limiter)
+        return limiter
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` in a worker thread; a cancelled await abandons it."""
+    await anyio.lowlevel.checkpoint_if_cancelled()
+    return await anyio.to_thread.run_sync(
+        functools.partial(fn, *args, **kwargs), abandon_on_cancel=True, limiter=_limiter()
+    )
+
+
+async def _idle_pass() -> None:
+    """On an asyncio loop: return after a full pass of the loop that ran nothing but
+    this coroutine: no callback or task was ready, no I/O event and no timer came.
+
+    asyncio runs, in one pass, the handles that were ready when it began (a task's
+    next step is one), after adding those that I/O events and due timers make ready.
+    This coroutine's own step is queued last when it yields, so finding the ready
+    queue empty at its step means nothing came after it in this pass; finding it so
+    at two steps in a row means nothing ran before it in the second pass either.
+    (The ready queue is CPython's ``_ready``; a loop without one gets a cushion.)"""
+    loop = asyncio.get_running_loop()
+    ready = getattr(loop, "_ready", None)
+    if ready is None:  # pragma: no cover  (not CPython's loop)
+        await anyio.wait_all_tasks_blocked()
+        await asyncio.sleep(0.02)  # pacing: no way to see the loop's queue
+        return
+    deadline = loop.time() + _IDLE_PATIENCE
+    quiet = 0
+    while quiet < 2 and loop.time() < deadline:
+        await asyncio.sleep(0)
+        quiet = quiet + 1 if not ready else 0
+
+
+async def _io_thread_quiet(cushion: float) -> None:
+    """On a zmtp.sync I/O thread's event loop: an idle pass, and if ``cushion``, another
+    one after that long (for what the kernel does meanwhile, which nothing announces)."""
+    await _idle_pass()
+    if cushion:
+        await asyncio.sleep(cushion)  # pacing: the kernel's share
+        await _idle_pass()
+
+
+async def _settle_sync_contexts(cushion: float) -> None:
+    for ctx in list(_sync_contexts):
+        io = None if ctx.closed else ctx.io_thread
+        if io is None:
+            continue
+        with contextlib.suppress(zmtp.ContextTerminated):
+            await _in_thread(ctx.run, _io_thread_quiet(cushion))
 
 
 class SyncAdapter:
-    """An async face over a blocking, pyzmq-shaped module, so that the same async test
-    bodies drive it (its registry entry wraps ``zmtp.sync`` with this).
-
-    * a call that may block (``bind``, ``send``, ``recv_multipart``, ``close`` ...)
-      runs in a worker thread with :func:`anyio.to_thread.run_sync`, so the event loop
-      that runs the test (and its libzmq or raw peers) keeps going meanwhile;
-    * ``*_nowait`` calls the blocking method with ``NOBLOCK`` on the test's own
-      thread: it never waits, and raises :class:`zmtp.Again` as every engine does;
-    * options and other attributes pass straight through.
-
-    A worker thread cannot be interrupted: a cancelled ``await sock.recv()`` stops
-    waiting, but the thread's ``recv`` goes on and may still take a message. Hence the
-    engine lacks ``cancel-in-flight``; ``abandon_on_cancel`` keeps a timeout
-    (``anyio.fail_after``) from hanging on such a thread.
-    """
+    """An async face over :mod:`zmtp.sync`, so that the same async test bodies drive
+    it (its registry entry wraps ``zmtp.sync`` with this; see the rules above)."""
 
     def __init__(self, module: ModuleType) -> None:
         self.module = module
@@ -322,44 +425,65 @@ class SyncAdapter:
         return AsyncContext(self.module, self.module.Context(**defaults))
 
     def Socket(self, socket_type: Any, context: Any = None, **options: Any) -> AsyncSocket:
-        ctx = context.sync if isinstance(context, AsyncContext) else self.module.Context.instance()
-        return AsyncContext(self.module, ctx).socket(socket_type, **options)
+        if context is None:
+            context = AsyncContext(self.module, self.module.Context.instance())
+        return context.socket(socket_type, **options)  # type: ignore[no-any-return]
 
+    async def proxy(self, frontend: AsyncSocket, backend: AsyncSocket, capture: Any = None) -> None:
+        """The blocking proxy in a worker thread; when the test cancels it, it goes on
+        until one of its sockets closes (as a blocking ``zmq.proxy`` does)."""
+        await _in_thread(
+            self.module.proxy,
+            frontend.sync,
+            backend.sync,
+            None if capture is None else capture.sync,
+        )
 
-async def _blocking(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    return await anyio.to_thread.run_sync(
-        functools.partial(fn, *args, **kwargs), abandon_on_cancel=True
-    )
+    def Poller(self) -> AsyncPoller:
+        return AsyncPoller(self.module.Poller())
+
+    def Authenticator(self, context: AsyncContext | None = None) -> AsyncAuthenticator:
+        from zmtp.sync.auth import Authenticator
+
+        sync_ctx = None if context is None else context.sync
+        return AsyncAuthenticator(Authenticator(sync_ctx), context)
 
 
 class AsyncContext:
     """A blocking context as an async one (see :class:`SyncAdapter`)."""
 
     def __init__(self, module: ModuleType, sync: Any) -> None:
-        self.module = module
-        self.sync = sync
+        object.__setattr__(self, "module", module)
+        object.__setattr__(self, "sync", sync)
+        _sync_contexts.add(sync)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sync, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.sync, name, value)
 
     def socket(self, socket_type: Any, **options: Any) -> AsyncSocket:
-        sock = self.sync.socket(int(socket_type))
-        for name, value in options.items():
-            setattr(sock, name, value)
-        return AsyncSocket(self.module, sock)
+        return AsyncSocket(self, self.sync.socket(socket_type, **options))
 
     async def term(self) -> None:
-        await _blocking(self.sync.term)
+        await _in_thread(self.sync.term)
+
+    async def destroy(self, linger: int | None = None) -> None:
+        await _in_thread(self.sync.destroy, linger)
 
     async def __aenter__(self) -> AsyncContext:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await _blocking(self.sync.destroy)
+        await self.term()
 
 
 class AsyncSocket:
     """A blocking socket as an async one (see :class:`SyncAdapter`)."""
 
-    def __init__(self, module: ModuleType, sync: Any) -> None:
-        object.__setattr__(self, "module", module)
+    def __init__(self, context: AsyncContext, sync: Any) -> None:
+        object.__setattr__(self, "context", context)
         object.__setattr__(self, "sync", sync)
 
     def __getattr__(self, name: str) -> Any:
@@ -368,55 +492,264 @@ class AsyncSocket:
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self.sync, name, value)
 
+    def __repr__(self) -> str:
+        return f"<async face of {self.sync!r}>"
+
+    # -- calls that may block ------------------------------------------------------------
+
+    async def _io(self, method: str, *args: Any, flags: int = 0, **kwargs: Any) -> Any:
+        """``method`` at once if it does not wait, else blocking in a worker thread."""
+        fn = getattr(self.sync, method)
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        if flags & zmtp.DONTWAIT or (flags & zmtp.SNDMORE and method.startswith("send")):
+            result = fn(*args, flags=flags, **kwargs)  # never waits
+        else:
+            try:
+                result = fn(*args, flags=flags | zmtp.DONTWAIT, **kwargs)
+            except zmtp.Again:
+                return await _in_thread(fn, *args, flags=flags, **kwargs)
+        await anyio.lowlevel.cancel_shielded_checkpoint()
+        return result
+
     async def bind(self, endpoint: str) -> str:
-        await _blocking(self.sync.bind, endpoint)
-        last = self.sync.last_endpoint
-        return last.decode() if isinstance(last, bytes) else str(last)
+        return str(await _in_thread(self.sync.bind, endpoint))
 
     async def connect(self, endpoint: str) -> None:
-        await _blocking(self.sync.connect, endpoint)
+        await _in_thread(self.sync.connect, endpoint)
 
-    async def send(self, frame: bytes, flags: int = 0) -> None:
-        await _blocking(self.sync.send, frame, flags)
+    async def unbind(self, endpoint: str) -> None:
+        await _in_thread(self.sync.unbind, endpoint)
 
-    async def send_multipart(self, frames: Sequence[bytes]) -> None:
-        await _blocking(self.sync.send_multipart, frames)
+    async def disconnect(self, endpoint: str) -> None:
+        await _in_thread(self.sync.disconnect, endpoint)
 
-    async def send_string(self, text: str) -> None:
-        await _blocking(self.sync.send_string, text)
+    async def bind_to_random_port(self, addr: str, *args: Any, **kwargs: Any) -> int:
+        return int(await _in_thread(self.sync.bind_to_random_port, addr, *args, **kwargs))
 
-    async def recv(self, flags: int = 0) -> bytes:
-        return bytes(await _blocking(self.sync.recv, flags))
+    async def send(
+        self,
+        data: Any,
+        flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
+        *,
+        more: bool = False,
+    ) -> Any:
+        flags |= zmtp.SNDMORE if more else 0
+        return await self._io("send", data, flags=flags, copy=copy, track=track)
 
-    async def recv_multipart(self) -> list[bytes]:
-        return [bytes(f) for f in await _blocking(self.sync.recv_multipart)]
+    async def send_multipart(
+        self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False
+    ) -> Any:
+        return await self._io("send_multipart", msg_parts, flags=flags, copy=copy, track=track)
 
-    async def recv_string(self) -> str:
-        return str(await _blocking(self.sync.recv_string))
+    async def send_string(self, text: str, flags: int = 0, encoding: str = "utf-8") -> None:
+        await self._io("send_string", text, flags=flags, encoding=encoding)
 
-    def send_nowait(self, frame: bytes) -> None:
-        self._nowait(self.sync.send, frame, self.module.NOBLOCK)
+    async def send_json(self, obj: Any, flags: int = 0, **kwargs: Any) -> None:
+        await self._io("send_json", obj, flags=flags, **kwargs)
 
-    def send_multipart_nowait(self, frames: Sequence[bytes]) -> None:
-        self._nowait(self.sync.send_multipart, frames, self.module.NOBLOCK)
+    async def send_pyobj(self, obj: Any, flags: int = 0, **kwargs: Any) -> None:
+        await self._io("send_pyobj", obj, flags=flags, **kwargs)
+
+    async def send_serialized(self, msg: Any, serialize: Any, flags: int = 0, **kw: Any) -> None:
+        await self._io("send_serialized", msg, serialize, flags=flags, **kw)
+
+    async def recv(self, flags: int = 0, *, copy: bool = True) -> Any:
+        return await self._io("recv", flags=flags, copy=copy)
+
+    async def recv_multipart(self, flags: int = 0, *, copy: bool = True) -> list[Any]:
+        return await self._io("recv_multipart", flags=flags, copy=copy)  # type: ignore[no-any-return]
+
+    async def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
+        return await self._io("recv_string", flags=flags, encoding=encoding)  # type: ignore[no-any-return]
+
+    async def recv_json(self, flags: int = 0, **kwargs: Any) -> Any:
+        return await self._io("recv_json", flags=flags, **kwargs)
+
+    async def recv_pyobj(self, flags: int = 0) -> Any:
+        return await self._io("recv_pyobj", flags=flags)
+
+    async def recv_serialized(self, deserialize: Any, flags: int = 0, copy: bool = True) -> Any:
+        return await self._io("recv_serialized", deserialize, flags=flags, copy=copy)
+
+    async def poll(self, timeout: float | None = None, flags: int = zmtp.POLLIN) -> int:
+        if timeout == 0:
+            await anyio.lowlevel.checkpoint()
+            return int(self.sync.poll(0, flags))
+        return int(await _in_thread(self.sync.poll, timeout, flags))
+
+    # -- calls that never wait -----------------------------------------------------------
+
+    def send_nowait(self, data: Any, *, more: bool = False) -> None:
+        self.sync.send(data, zmtp.DONTWAIT | (zmtp.SNDMORE if more else 0))
+
+    def send_multipart_nowait(self, msg_parts: Sequence[Any]) -> None:
+        self.sync.send_multipart(msg_parts, zmtp.DONTWAIT)
+
+    def send_string_nowait(self, text: str, encoding: str = "utf-8") -> None:
+        self.sync.send_string(text, zmtp.DONTWAIT, encoding=encoding)
 
     def recv_nowait(self) -> bytes:
-        return bytes(self._nowait(self.sync.recv, self.module.NOBLOCK))
+        return self.sync.recv(zmtp.DONTWAIT)  # type: ignore[no-any-return]
 
     def recv_multipart_nowait(self) -> list[bytes]:
-        return [bytes(f) for f in self._nowait(self.sync.recv_multipart, self.module.NOBLOCK)]
+        return self.sync.recv_multipart(zmtp.DONTWAIT)  # type: ignore[no-any-return]
 
-    def _nowait(self, fn: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return fn(*args)
-        except self.module.Again as again:
-            raise zmtp.Again(str(again)) from None
+    def recv_string_nowait(self, encoding: str = "utf-8") -> str:
+        return self.sync.recv_string(zmtp.DONTWAIT, encoding)  # type: ignore[no-any-return]
+
+    def monitor(self, events: zmtp.Event = zmtp.Event.ALL) -> AsyncMonitor:
+        return AsyncMonitor(self.sync.monitor(events))
+
+    # -- lifetime ------------------------------------------------------------------------
 
     async def close(self, linger: int | None = None) -> None:
-        await _blocking(self.sync.close, linger)
+        """Close and wait for the lingering to end, as the other engines' ``close``
+        does (zmtp.sync's ``close`` returns at once, as pyzmq's)."""
+        await _in_thread(self.sync.close, linger, wait=True)
 
     async def __aenter__(self) -> AsyncSocket:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    def __aiter__(self) -> AsyncSocket:
+        return self
+
+    async def __anext__(self) -> list[bytes]:
+        try:
+            return await self.recv_multipart()
+        except zmtp.SocketClosed:
+            raise StopAsyncIteration from None
+
+
+class AsyncMonitor:
+    """A blocking monitor as an async one: a worker thread waits until an event is
+    available (``Monitor.poll``), and the event is taken on the test's side."""
+
+    def __init__(self, sync: Any) -> None:
+        from zmtp.sync import EndOfChannel
+
+        self.sync = sync
+        self.ended = EndOfChannel
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sync, name)
+
+    async def receive(self) -> zmtp.MonitorEvent:
+        while True:
+            try:
+                return self.sync.receive(0)  # type: ignore[no-any-return]
+            except zmtp.Again:
+                pass
+            await _in_thread(self.sync.poll, _MONITOR_SLICE_MS)
+
+    def __aiter__(self) -> AsyncMonitor:
+        return self
+
+    async def __anext__(self) -> zmtp.MonitorEvent:
+        try:
+            return await self.receive()
+        except self.ended:
+            raise StopAsyncIteration from None
+
+    async def wait_for(self, event: zmtp.Event, endpoint: str | None = None) -> zmtp.MonitorEvent:
+        async for ev in self:
+            if ev.event & event and (endpoint is None or ev.endpoint == endpoint):
+                return ev
+        raise self.ended(f"monitor stopped before {event!r}")
+
+    async def aclose(self) -> None:
+        self.sync.close()
+        await anyio.lowlevel.checkpoint()
+
+    async def __aenter__(self) -> AsyncMonitor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class AsyncPoller:
+    """zmtp.sync's Poller as an async one: it polls the adapter's sockets and answers
+    with them."""
+
+    def __init__(self, sync: Any) -> None:
+        self.sync = sync
+        self.faces: dict[Any, Any] = {}
+
+    def register(self, sock: Any, flags: int = zmtp.POLLIN | zmtp.POLLOUT) -> None:
+        target = sock.sync if isinstance(sock, AsyncSocket) else sock
+        self.faces[target] = sock
+        self.sync.register(target, flags)
+
+    def unregister(self, sock: Any) -> None:
+        target = sock.sync if isinstance(sock, AsyncSocket) else sock
+        self.sync.unregister(target)
+        del self.faces[target]
+
+    async def poll(self, timeout: float | None = None) -> list[tuple[Any, int]]:
+        if timeout == 0:
+            await anyio.lowlevel.checkpoint()
+            ready = self.sync.poll(0)
+        else:
+            ready = await _in_thread(self.sync.poll, timeout)
+        return [(self.faces[target], events) for target, events in ready]
+
+
+class AsyncAuthenticator:
+    """zmtp.sync's thread authenticator as an async one (configuration passes
+    through)."""
+
+    def __init__(self, sync: Any, context: AsyncContext | None) -> None:
+        object.__setattr__(self, "sync", sync)
+        object.__setattr__(self, "context", context)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sync, name)
+
+    async def start(self) -> None:
+        await _in_thread(self.sync.start)
+
+    async def stop(self) -> None:
+        await _in_thread(self.sync.stop)
+
+    async def __aenter__(self) -> AsyncAuthenticator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+def _sync() -> Engine:
+    import zmtp.asyncio.stream
+    import zmtp.sync
+
+    api = SyncAdapter(zmtp.sync)
+    return Engine(
+        name="sync",
+        backend="trio",
+        imports=(  # the adapter: tests/ is on the path of such programs
+            "import zmtp.sync\nfrom engines import SyncAdapter\n"
+            "Context = SyncAdapter(zmtp.sync).Context\nSocket = SyncAdapter(zmtp.sync).Socket"
+        ),
+        Context=api.Context,
+        Socket=api.Socket,
+        proxy=api.proxy,
+        Authenticator=api.Authenticator,
+        Poller=api.Poller,
+        monitor_ended=zmtp.sync.EndOfChannel,
+        connection_type=zmtp.asyncio.stream.StreamEngine,
+        connections=lambda sock: list(sock.sync._rt.engines),
+        lacks={
+            "cancel-in-flight": "zmtp.sync's calls block a thread, which nothing but "
+            "closing the socket or terminating the context interrupts (as in pyzmq): a "
+            "cancelled wait may still send or take a message afterwards",
+            "stream": "zmtp.sync refuses STREAM sockets for now (they run on the trio engine only)",
+            "io-only-while-awaiting": "zmtp.sync's I/O thread runs beside the test, as "
+            "libzmq's does: what a test queues may all be sent before its next call",
+        },
+    )

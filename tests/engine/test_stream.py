@@ -19,6 +19,8 @@ import pytest
 
 import zmtp
 
+pytestmark = pytest.mark.needs("stream")
+
 Make = Callable[..., zmtp.Socket]
 
 
