@@ -165,7 +165,7 @@ async def test_rep_takes_one_request_per_peer_per_turn_from_three_dealers(make: 
         for i, dealer in enumerate(dealers):
             for n in range(4):
                 await dealer.send_multipart([b"", b"%d" % i, b"%d" % n])
-        await anyio.wait_all_tasks_blocked()  # every request is in REP
+        await settle(0.02)  # every request is in REP
         served = []
         for _ in range(12):
             i, n = await rep.recv_multipart()
