@@ -83,6 +83,11 @@ async def test_an_error_inside_async_with_propagates_unwrapped(engine: Engine, o
                 await ctx.socket(zmtp.PULL).recv(zmtp.DONTWAIT)
 
 
+@pytest.mark.engines(
+    "trio",
+    reason="only a trio socket needs a nursery to run; an asyncio socket runs on the loop "
+    "it is first used on",
+)
 @pytest.mark.parametrize("endpoint", ["tcp://127.0.0.1:*", "ipc://*"])
 async def test_a_socket_with_no_running_nursery_refuses_io_with_invalid_state(
     engine: Engine, endpoint: str
