@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from zmtp._async_api import AsyncSocketAPI
 from zmtp._socket_api import SocketAPI
 from zmtp.asyncio.monitor import Monitor
+from zmtp.asyncio.poll import POLLIN, poll_one
 from zmtp.asyncio.runtime import SocketRuntime, wait_for_wake
 from zmtp.constants import DONTWAIT, SNDMORE, SocketType
 from zmtp.core.events import Event
@@ -388,6 +389,12 @@ class Socket(SocketAPI, AsyncSocketAPI):
 
     def recv_string_nowait(self, encoding: str = "utf-8") -> str:
         return self.recv_nowait().decode(encoding)
+
+    async def poll(self, timeout: float | None = None, flags: int = POLLIN) -> int:
+        """Wait up to ``timeout`` ms (None: forever) until the socket can receive
+        (``zmtp.POLLIN``) or send (``zmtp.POLLOUT``) as ``flags`` asks; the ready
+        events, 0 if none. Takes nothing out of the socket."""
+        return await poll_one(self, timeout, flags)
 
     # -- iteration ---------------------------------------------------------------------
 
