@@ -37,7 +37,7 @@ from zmtp.constants import DONTWAIT, SNDMORE, SocketType
 from zmtp.core.events import Event
 from zmtp.core.serialize import MessageTracker, text_frame
 from zmtp.core.socket import check_flags
-from zmtp.errors import Again, SocketClosed, ZMTPValueError
+from zmtp.errors import Again, SocketClosed
 from zmtp.frame import Frame
 
 if TYPE_CHECKING:
@@ -114,11 +114,6 @@ class Socket(SocketAPI, AsyncSocketAPI):
         self.context = context if context is not None else Context.instance()
         if self.context.closed:
             raise SocketClosed("the context is closed")
-        if SocketType.coerce(socket_type) == SocketType.STREAM:
-            raise ZMTPValueError(
-                "STREAM sockets (raw TCP peers) run on the trio engine only for now; "
-                "zmtp.asyncio speaks ZMTP"
-            )
         self._waker = _AsyncWaker()
         self._rt = SocketRuntime(self.context.core, socket_type, options, waker=self._waker)
         self._core = self._rt.core

@@ -38,15 +38,20 @@ __all__ = [
     "BATCH_BYTES",
     "BATCH_MESSAGES",
     "IOV_MAX",
+    "READS_PER_TURN",
     "READ_SIZE",
     "ConnectionLost",
     "StreamCore",
     "coalesce",
+    "drop_written",
     "plain_ends",
 ]
 
-#: Octets asked of the kernel per read.
+#: Octets asked of the kernel per read, at most.
 READ_SIZE = 256 * 1024
+
+#: Reads in a row (the kernel filling each one) before a reader lets the others run.
+READS_PER_TURN = 4
 #: A writer's batch: at most this many messages or octets per system call.
 BATCH_MESSAGES = 256
 BATCH_BYTES = 1024 * 1024
@@ -209,6 +214,19 @@ class StreamCore:
             ends = plain_ends(batch)
         done = sum(1 for end in ends if end <= written)
         pipe.out_q.items.extendleft(reversed(batch[done:]))
+
+
+def drop_written(views: list[memoryview], n: int) -> None:
+    """The kernel took ``n`` octets of a ``sendmsg(views)``: remove them from the front
+    of ``views``, in place."""
+    while n:
+        first = views[0]
+        if n >= len(first):
+            n -= len(first)
+            views.pop(0)
+        else:
+            views[0] = first[n:]
+            n = 0
 
 
 def plain_ends(batch: list[Any]) -> list[int]:
