@@ -19,7 +19,12 @@ three phases, all inside :meth:`StreamEngine.run` (one task per connection):
      the pipe's inbound queue at once (one wake-up of the receiver per read). A large
      body is read straight into its own buffer. When the inbound queue reaches the
      receive HWM the reader is removed, so TCP pushes back on the peer; the queue's
-     ``wake_producer`` puts it back.
+     ``wake_producer`` puts it back. Fairness, as in the trio engine
+     (:func:`~zmtp.core.stream.next_read_size`): a connection's reads start at 64 KiB;
+     a read that took long to parse (a peer streaming tiny frames) makes the next one
+     half as big and ends the callback at once, so the loop runs the others; fast
+     reads grow back. One callback reads again while the kernel fills whole reads, at
+     most four times.
    - the *writer* is a ``call_soon`` callback scheduled when the pipe's outbound queue
      becomes non-empty, so it takes everything the application queued during one
      pass of the loop (up to 256 messages or 1 MiB), encodes it into a few buffers
@@ -46,6 +51,7 @@ from __future__ import annotations
 import asyncio
 import socket as _socket
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -53,11 +59,16 @@ from zmtp.core.socket import Connecter
 from zmtp.core.stream import (
     BATCH_BYTES,
     BATCH_MESSAGES,
+    FIRST_READ,
     IOV_MAX,
     READ_SIZE,
+    READS_PER_TURN,
+    TURN,
     ConnectionLost,
     StreamCore,
     coalesce,
+    drop_written,
+    next_read_size,
 )
 from zmtp.errors import PeerError, ProtocolError
 from zmtp.transport.os_sockets import os_reason, peer_address
@@ -71,12 +82,6 @@ __all__ = ["StreamEngine"]
 
 #: ``authenticate(engine, request)``: asks the socket's ZAP handler (RFC 27).
 Authenticate = Callable[["StreamEngine", AuthRequest], Awaitable[AuthDecision]]
-
-#: Fairness: one reader callback reads again at once while the kernel fills whole
-#: reads, at most this many times and for at most _TURN seconds; then the loop runs
-#: the other connections and tasks.
-_READS_PER_TURN = 4
-_TURN = 0.004
 
 _get_ident = threading.get_ident
 
@@ -125,6 +130,8 @@ class StreamEngine(StreamCore):
         self._prefix = 0
         self._written = 0
         self._hb_handle: asyncio.TimerHandle | None = None
+        #: Octets the next read asks for (see the fairness note in the module doc).
+        self._read_size = FIRST_READ
 
     def idle(self) -> bool:
         """True when nothing queued for this connection is waiting to be written."""
@@ -377,10 +384,12 @@ class StreamEngine(StreamCore):
         split = self.split
         hb = self.heartbeat
         loop = self.loop
-        started = loop.time()
-        for _ in range(_READS_PER_TURN):
+        clock = time.perf_counter
+        for _ in range(READS_PER_TURN):
             big = conn.body_buffer()
             bulk = None
+            asked = self._read_size
+            started = clock()
             try:
                 if big is not None:
                     n = sock.recv_into(big)
@@ -391,8 +400,8 @@ class StreamEngine(StreamCore):
                     data = b"x"  # not EOF
                     full = n == len(big)
                 else:
-                    data = sock.recv(READ_SIZE)
-                    full = len(data) == READ_SIZE
+                    data = sock.recv(asked)
+                    full = len(data) == asked
                     if data:
                         bulk = conn.receive_messages(data)
                     else:
@@ -426,16 +435,18 @@ class StreamEngine(StreamCore):
                 raise ConnectionLost(
                     closed.reason or "peer closed the connection", clean=closed.clean
                 )
-            now = loop.time()
+            # Fairness: a slow read makes the next one smaller (zmtp.core.stream).
+            took = clock() - started
+            self._read_size = next_read_size(asked, took)
             if hb is not None:
-                hb.last_rx = now
+                hb.last_rx = loop.time()
             if blocked:
                 # The receive HWM: stop reading until the application makes room.
                 if self._reading:
                     self._reading = False
                     loop.remove_reader(self.fd)
                 return
-            if not full or now - started > _TURN:
+            if not full or took > TURN:
                 return
 
     # -- writing -----------------------------------------------------------------------
@@ -525,14 +536,7 @@ class StreamEngine(StreamCore):
                     self.give_back(batch, self._ends, self._written - self._prefix)
                 raise ConnectionLost(os_reason(exc), written=self._written) from None
             self._written += n
-            while n:
-                first = views[0]
-                if n >= len(first):
-                    n -= len(first)
-                    views.pop(0)
-                else:
-                    views[0] = first[n:]
-                    n = 0
+            drop_written(views, n)
         self._batch = []
         pipe = self.pipe
         if self.pending or (pipe is not None and pipe.out_q.items):
