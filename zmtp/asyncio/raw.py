@@ -18,9 +18,9 @@ callbacks (no task switch per read or per write):
 
 The connection ends at the peer's EOF, an OS error, that empty message, or the socket
 closing; the socket core is then told why (by the runtime, after :meth:`RawEngine.run`
-returns). Every touch of the core or of the pipe holds the context's lock, and the two
-wake-ups installed on the pipe hop to the loop's thread when another thread calls them,
-as in the stream engine.
+returns). The callback plumbing (ending, thread hops of the pipe's wake-ups, waiting
+for writability) is :class:`~zmtp.asyncio.loop_io.LoopIO`'s, shared with the stream
+engine; every touch of the core or of the pipe holds the context's lock.
 """
 
 from __future__ import annotations
@@ -30,15 +30,9 @@ import socket as _socket
 import threading
 from typing import TYPE_CHECKING
 
+from zmtp.asyncio.loop_io import LoopIO
 from zmtp.core.socket import Connecter
-from zmtp.core.stream import (
-    BATCH_BYTES,
-    BATCH_MESSAGES,
-    READ_SIZE,
-    READS_PER_TURN,
-    ConnectionLost,
-    drop_written,
-)
+from zmtp.core.stream import BATCH_BYTES, BATCH_MESSAGES, READ_SIZE, READS_PER_TURN, ConnectionLost
 from zmtp.routing import Pipe
 from zmtp.transport.os_sockets import os_reason, peer_address
 
@@ -50,7 +44,7 @@ __all__ = ["RawEngine"]
 _get_ident = threading.get_ident
 
 
-class RawEngine:
+class RawEngine(LoopIO):
     """Runs one raw connection; the same lifetime verbs as the stream engine: create,
     then ``await engine.run()`` in a task of its own (it returns when the connection
     is over and never raises for anything the peer did); :meth:`close` ends it."""
@@ -65,10 +59,6 @@ class RawEngine:
         connecter: Connecter | None = None,
     ) -> None:
         self.host = core
-        self.loop = loop
-        self.lock = core.context.lock
-        self.sock = sock
-        self.fd = sock.fileno()
         self.endpoint = endpoint
         self.peer_address = peer_address(sock)
         self.connecter = connecter
@@ -76,23 +66,14 @@ class RawEngine:
         self.handshake_done = False  # "connected" is all the handshake there is
         self.refused = False
         self.reason = ""
-        self._thread = _get_ident()
-        self._done: asyncio.Future[None] = loop.create_future()
-        self._traffic = False
-        self._ended = False
-        self._reading = False
-        self._writer_idle = True
-        #: What the kernel has not yet taken of the current write.
-        self._unsent: list[memoryview] = []
         #: The current write ends with the application's empty message: close after it.
         self._close_after = False
+        LoopIO.__init__(self, core, loop, sock)
 
     def idle(self) -> bool:
         """True when nothing queued for this connection is waiting to be written."""
         pipe = self.pipe
         return pipe is None or (self._writer_idle and not pipe.out_q.items)
-
-    # -- lifetime ----------------------------------------------------------------------
 
     def close(self) -> None:
         """End the connection now (on the loop's thread)."""
@@ -127,63 +108,7 @@ class RawEngine:
         finally:
             self._teardown()
 
-    def _end(self, reason: str) -> None:
-        """Traffic is over: stop the callbacks and let :meth:`run` finish."""
-        if self._ended:
-            return
-        self._ended = True
-        self.reason = self.reason or reason
-        loop = self.loop
-        if loop.is_closed():  # the loop ended without closing the socket
-            return
-        if self._reading:
-            self._reading = False
-            loop.remove_reader(self.fd)
-        if self._unsent:
-            loop.remove_writer(self.fd)
-        if not self._done.done():
-            self._done.set_result(None)
-
-    def _fail(self, exc: BaseException) -> None:
-        if isinstance(exc, ConnectionLost):
-            self._end(exc.reason)
-        else:
-            self._end(f"internal error: {type(exc).__name__}: {exc}")
-
-    def _teardown(self) -> None:
-        self._traffic = False
-        self._end(self.reason)
-        pipe = self.pipe
-        if pipe is not None:
-            with self.lock:
-                if pipe.out_q.wake_consumer == self._wake_writer:
-                    pipe.out_q.wake_consumer = _noop
-                if pipe.in_q.wake_producer == self._wake_reader:
-                    pipe.in_q.wake_producer = _noop
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
     # -- reading -----------------------------------------------------------------------
-
-    def _wake_reader(self) -> None:
-        """The pipe's inbound queue has room again (the pipe's ``wake_producer``)."""
-        if _get_ident() != self._thread:
-            self.loop.call_soon_threadsafe(self._resume_reading)
-            return
-        self._resume_reading()
-
-    def _resume_reading(self) -> None:
-        if not self._reading and self._traffic and not self._ended:
-            self._reading = True
-            self.loop.add_reader(self.fd, self._on_readable)
-
-    def _on_readable(self) -> None:
-        try:
-            self._read()
-        except BaseException as exc:
-            self._fail(exc)
 
     def _read(self) -> None:
         sock = self.sock
@@ -204,9 +129,7 @@ class RawEngine:
                 if blocked:
                     in_q.producer_blocked = True
             if blocked:
-                # The receive HWM: stop reading until the application makes room.
-                self._reading = False
-                self.loop.remove_reader(self.fd)
+                self._stop_reading()  # the receive HWM, until the application makes room
                 return
             if len(data) < READ_SIZE:
                 return  # the kernel had no more
@@ -220,16 +143,6 @@ class RawEngine:
             return
         if self._writer_idle and self._traffic and not self._ended:
             self._schedule_flush()
-
-    def _schedule_flush(self) -> None:
-        self._writer_idle = False
-        self.loop.call_soon(self._on_flush)
-
-    def _on_flush(self) -> None:
-        try:
-            self._flush()
-        except BaseException as exc:
-            self._fail(exc)
 
     def _flush(self) -> None:
         """Write what was queued, as it is, up to the batch limits or an empty message."""
@@ -254,36 +167,16 @@ class RawEngine:
 
     def _write_unsent(self) -> None:
         """Write what is left of the current batch; on EAGAIN wait for writability."""
-        views = self._unsent
-        sock = self.sock
-        while views:
-            try:
-                n = sock.sendmsg(views) if len(views) > 1 else sock.send(views[0])
-            except (BlockingIOError, InterruptedError):
-                self.loop.add_writer(self.fd, self._on_writable)
+        try:
+            if not self._send_unsent():
                 return
-            except OSError as exc:
-                self._unsent = []
-                raise ConnectionLost(os_reason(exc)) from None
-            drop_written(views, n)
+        except OSError as exc:
+            self._unsent = []
+            raise ConnectionLost(os_reason(exc)) from None
         if self._close_after:
             raise ConnectionLost("closed by the application (an empty message)")
         pipe = self.pipe
         if pipe is not None and pipe.out_q.items:
             self.loop.call_soon(self._on_flush)  # more to write: let others run first
-            return
-        self._writer_idle = True
-        if self.host.closing:
-            with self.lock:
-                self.host.writer_idle()
-
-    def _on_writable(self) -> None:
-        self.loop.remove_writer(self.fd)
-        try:
-            self._write_unsent()
-        except BaseException as exc:
-            self._fail(exc)
-
-
-def _noop() -> None:
-    return None
+        else:
+            self._went_idle()
