@@ -71,6 +71,7 @@ FIRST_READ = 64 * 1024
 MIN_READ = 4096
 #: Reads in a row (the kernel filling each one) before a reader lets the others run.
 READS_PER_TURN = 4
+
 #: A writer's batch: at most this many messages or octets per system call.
 BATCH_MESSAGES = 256
 BATCH_BYTES = 1024 * 1024
