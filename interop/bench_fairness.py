@@ -1,18 +1,20 @@
 """Does one hostile peer stall the others? A good peer's round trip, with and without a
 peer that streams huge multipart messages, zmtp and libzmq side by side.
 
-The server is a ROUTER (zmtp on trio, or libzmq through pyzmq) whose application
-echoes what the good peer sends and drops everything else. The good peer is a libzmq
+The server is a ROUTER (libzmq through pyzmq, zmtp on trio, or zmtp.asyncio on the
+default event loop) whose application echoes what the good peer sends and drops
+everything else. The good peer is a libzmq
 DEALER in its own process, timing round trips of 64 B for a few seconds. The hostile
 peer, in a third process, completes a ZMTP handshake and then, a moment after the good
 peer started timing, sends one message of 1,000,000 empty frames (2 MB on the wire, the
 input that costs a decoder the most per byte).
 
 Printed: p50, p99 and the worst of the good peer's round trips, quiet and under attack,
-for both servers. What the server's application does with a hostile message counts
+for each server. What the server's application does with a hostile message counts
 too: pyzmq's ``recv_multipart`` builds a million frame objects, zmtp's hands over the
 list its decoder built. Run with
-``python interop/bench_fairness.py`` (also part of ``nox -s bench``).
+``python interop/bench_fairness.py`` (also part of ``nox -s bench``);
+``--servers zmtp_asyncio`` measures one server alone.
 """
 
 from __future__ import annotations
@@ -56,6 +58,25 @@ def zmtp_server(port: int, ready: Any) -> None:
                     await router.send_multipart(msg)
 
     trio.run(main)
+
+
+def zmtp_asyncio_server(port: int, ready: Any) -> None:
+    import asyncio
+
+    import zmtp
+    import zmtp.asyncio
+
+    async def main() -> None:
+        async with zmtp.asyncio.Context() as ctx:
+            router = ctx.socket(zmtp.ROUTER, linger=0)
+            await router.bind(f"tcp://{HOST}:{port}")
+            ready.set()
+            while True:
+                msg = await router.recv_multipart()
+                if msg[0] == b"good":
+                    await router.send_multipart(msg)
+
+    asyncio.run(main())
 
 
 def pyzmq_server(port: int, ready: Any) -> None:
@@ -160,14 +181,21 @@ def run(server: Any, seconds: float) -> dict[str, float]:
     return results
 
 
+#: The servers measured, by the name printed in their row.
+SERVERS = {"pyzmq": pyzmq_server, "zmtp": zmtp_server, "zmtp_asyncio": zmtp_asyncio_server}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="per phase")
+    parser.add_argument(
+        "--servers", nargs="+", choices=list(SERVERS), default=list(SERVERS), help="rows"
+    )
     args = parser.parse_args(argv)
     rows = {}
-    for name, server in (("pyzmq", pyzmq_server), ("zmtp", zmtp_server)):
+    for name in args.servers:
         print(f"measuring {name} ...", file=sys.stderr, flush=True)
-        rows[name] = run(server, args.seconds)
+        rows[name] = run(SERVERS[name], args.seconds)
     print(
         "\n| server | quiet p50 µs | quiet p99 µs | attacked p50 µs | attacked p99 µs "
         "| attacked worst µs | round trips quiet / attacked |"
@@ -179,12 +207,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['attacked p50']:.0f} | {r['attacked p99']:.0f} | {r['attacked max']:.0f} "
             f"| {r['quiet n']:.0f} / {r['attacked n']:.0f} |"
         )
-    z, p = rows["zmtp"], rows["pyzmq"]
-    print(
-        f"\nattacked p99: zmtp {z['attacked p99'] / 1000:.2f} ms, "
-        f"libzmq {p['attacked p99'] / 1000:.2f} ms "
-        f"(zmtp/libzmq {z['attacked p99'] / p['attacked p99']:.2f}x)"
-    )
+    p = rows.get("pyzmq")
+    if p is not None:
+        for name, r in rows.items():
+            if name != "pyzmq":
+                print(
+                    f"\nattacked p99: {name} {r['attacked p99'] / 1000:.2f} ms, "
+                    f"libzmq {p['attacked p99'] / 1000:.2f} ms "
+                    f"({name}/libzmq {r['attacked p99'] / p['attacked p99']:.2f}x)"
+                )
     return 0
 
 

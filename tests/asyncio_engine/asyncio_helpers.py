@@ -22,3 +22,25 @@ def new_loop(kind: str) -> asyncio.AbstractEventLoop:
 
         return uvloop.new_event_loop()
     return asyncio.new_event_loop()
+
+
+# -- libzmq (through pyzmq) beside zmtp.asyncio -------------------------------------------
+
+#: Receive and send timeouts of libzmq sockets in tests: no blocking call hangs a test.
+TIMEOUT_MS = 5000
+
+
+def zsocket(zctx: Any, kind: int, **options: Any) -> Any:
+    """A pyzmq socket of ``zctx`` with linger 0 and timeouts on its blocking calls."""
+    sock = zctx.socket(kind)
+    sock.linger = 0
+    sock.rcvtimeo = TIMEOUT_MS
+    sock.sndtimeo = TIMEOUT_MS
+    for name, value in options.items():
+        setattr(sock, name, value)
+    return sock
+
+
+async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` (a blocking pyzmq call) in a worker thread, awaited."""
+    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)

@@ -6,7 +6,8 @@ with :func:`run`, so they do not depend on an async test plugin:
 * ``loop_kind`` (parametrized): ``"asyncio"`` (the default event loop) and
   ``"uvloop"``; where uvloop is not importable its runs skip, saying so;
 * ``run(main, timeout=10)``: ``main()`` on a new loop of that kind, bounded (a hang
-  fails the test instead of stalling the suite).
+  fails the test instead of stalling the suite);
+* ``zctx``: a pyzmq (libzmq) context for interop tests, destroyed with linger 0.
 
 Nothing here sleeps; tests wait for messages, monitor events and futures.
 """
@@ -42,3 +43,13 @@ def run(loop_kind: str) -> Runner:
             loop.close()
 
     return runner
+
+
+@pytest.fixture
+def zctx() -> Any:
+    """A libzmq context (through pyzmq), destroyed with linger 0 after the test."""
+    import zmq
+
+    ctx = zmq.Context()
+    yield ctx
+    ctx.destroy(linger=0)

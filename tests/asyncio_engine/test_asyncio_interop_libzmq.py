@@ -8,20 +8,17 @@ and send timeouts, so no call can hang the loop or the test.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import zmq
-from asyncio_helpers import Runner
+from asyncio_helpers import Runner, in_thread, zsocket
 
 import zmtp
 import zmtp.asyncio
 
 pytestmark = pytest.mark.interop
-
-TIMEOUT_MS = 5000
 
 
 @pytest.fixture(params=["tcp", "ipc"])
@@ -32,27 +29,6 @@ def transport(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(params=["zmtp-binds", "libzmq-binds"])
 def binder(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-def zctx() -> Any:
-    ctx = zmq.Context()
-    yield ctx
-    ctx.destroy(linger=0)
-
-
-def zsocket(zctx: Any, kind: int, **options: Any) -> Any:
-    sock = zctx.socket(kind)
-    sock.linger = 0
-    sock.rcvtimeo = TIMEOUT_MS
-    sock.sndtimeo = TIMEOUT_MS
-    for name, value in options.items():
-        setattr(sock, name, value)
-    return sock
-
-
-async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
 
 async def join(

@@ -86,8 +86,8 @@ async def test_an_error_inside_async_with_propagates_unwrapped(engine: Engine, o
 
 @pytest.mark.engines(
     "trio",
-    reason="a trio socket does its I/O in a nursery (its own async with, or its "
-    "context's); zmtp.sync's sockets do theirs on the context's I/O thread, as libzmq's",
+    reason="only a trio socket needs a nursery to run; an asyncio socket runs on the loop "
+    "it is first used on, a zmtp.sync socket on its context's I/O thread (as libzmq's)",
 )
 @pytest.mark.parametrize("endpoint", ["tcp://127.0.0.1:*", "ipc://*"])
 async def test_a_socket_with_no_running_nursery_refuses_io_with_invalid_state(

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-import anyio.abc
+import anyio.lowlevel
 import zmq
 from engines import pending
 from zmq.utils.monitor import parse_monitor_message
@@ -60,11 +60,52 @@ def greeting(major: int = 3, minor: int = 1, mechanism: bytes = b"NULL") -> byte
     )
 
 
+class SocketIO:
+    """A non-blocking socket read and written only when the test asks.
+
+    Not an anyio stream: a stream built on an event loop's transport (asyncio's,
+    uvloop's) keeps reading in the background into its own buffer, so a peer meant to
+    read nothing would drain the kernel and hold all of it in the test's memory. Here
+    bytes stay in the kernel until :meth:`receive` is called, on every backend."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    async def send(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                n = self.sock.send(view)
+            except BlockingIOError:
+                await anyio.wait_writable(self.sock)
+                continue
+            except OSError as exc:
+                raise anyio.BrokenResourceError(str(exc)) from exc
+            view = view[n:]
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        while True:
+            try:
+                data = self.sock.recv(max_bytes)
+            except BlockingIOError:
+                await anyio.wait_readable(self.sock)
+                continue
+            except OSError as exc:
+                raise anyio.BrokenResourceError(str(exc)) from exc
+            if not data:
+                raise anyio.EndOfStream
+            return data
+
+    async def aclose(self) -> None:
+        self.sock.close()
+        await anyio.lowlevel.checkpoint()
+
+
 class RawPeer:
     """One raw tcp connection to the arena: a byte stream, with an optional sans-IO
     :class:`Connection` for attacks that first complete a real handshake."""
 
-    def __init__(self, stream: anyio.abc.SocketStream, conn: Connection | None = None) -> None:
+    def __init__(self, stream: SocketIO, conn: Connection | None = None) -> None:
         self.stream = stream
         self.conn = conn
 
@@ -200,7 +241,7 @@ class Arena:
         if error:
             sock.close()
             raise OSError(error, os.strerror(error))
-        peer = RawPeer(await anyio.abc.SocketStream.from_socket(sock), conn)
+        peer = RawPeer(SocketIO(sock), conn)
         self._attackers.append(peer)
         return peer
 

@@ -51,11 +51,16 @@ from zmtp.core.socket import Connecter, ConnectionHost
 from zmtp.core.stream import (
     BATCH_BYTES,
     BATCH_MESSAGES,
+    FIRST_READ,
     IOV_MAX,
     READ_SIZE,
+    READS_PER_TURN,
+    TURN,
     ConnectionLost,
     StreamCore,
     coalesce,
+    drop_written,
+    next_read_size,
 )
 from zmtp.errors import PeerError, ProtocolError, detached
 from zmtp.transport.os_sockets import os_reason, peer_address
@@ -69,15 +74,6 @@ __all__ = ["StreamEngine"]
 
 #: ``authenticate(engine, request)``: asks the socket's ZAP handler (RFC 27).
 Authenticate = Callable[["StreamEngine", AuthRequest], Awaitable[AuthDecision]]
-
-#: Fairness: a read whose parsing took longer than this (seconds) makes the next read
-#: half as big, and the reader yields at once; one that took less than a quarter of it
-#: lets reads grow back to READ_SIZE. A connection's first reads start at _FIRST_READ,
-#: so not even the first one can hold the loop for long.
-_TURN = 0.002
-_FIRST_READ = 64 * 1024
-#: The smallest read the reader shrinks to.
-_MIN_READ = 4096
 
 
 class StreamEngine(StreamCore):
@@ -333,7 +329,7 @@ class StreamEngine(StreamCore):
             hb = self.start_heartbeat(current_time())
             split = self.split
             unyielded = 0  # reads since this task last let others run
-            read_size = _FIRST_READ
+            read_size = FIRST_READ
             while True:
                 big = conn.body_buffer()
                 started = current_time()
@@ -382,17 +378,16 @@ class StreamEngine(StreamCore):
                     raise ConnectionLost(
                         closed.reason or "peer closed the connection", clean=closed.clean
                     )
-                # Fairness: parsing costs Python time in proportion to the frames a read
-                # holds (a peer streaming tiny frames makes a 256 KiB read cost tens of
-                # ms); read less next time, and let the other connections run now.
+                # Fairness (zmtp.core.stream): a slow read makes the next one smaller,
+                # and lets the other connections run now.
+                asked = read_size
                 now = hb.last_rx = current_time()
-                if now - started > _TURN:
-                    read_size = max(_MIN_READ, read_size // 2)
+                took = now - started
+                read_size = next_read_size(asked, took)
+                if took > TURN:
                     unyielded = 0
                     await checkpoint()
                     continue
-                if read_size < READ_SIZE and now - started < _TURN / 4:
-                    read_size = min(READ_SIZE, read_size * 2)
                 if in_q.full():
                     in_q.producer_blocked = True
                     unyielded = 0
@@ -400,7 +395,7 @@ class StreamEngine(StreamCore):
                         self._reader_lot = trio.lowlevel.ParkingLot()
                     while in_q.full():
                         await self._reader_lot.park()
-                elif len(data) < read_size and big is None:
+                elif len(data) < asked and big is None:
                     # The kernel had less than we asked for: the socket is drained, so
                     # wait for it instead of asking again (a recv that would only say
                     # EAGAIN costs a system call per message in request-reply traffic).
@@ -410,7 +405,7 @@ class StreamEngine(StreamCore):
                     # More may be waiting: read again at once, yielding by hand only when
                     # data keeps coming.
                     unyielded += 1
-                    if unyielded >= 4:
+                    if unyielded >= READS_PER_TURN:
                         unyielded = 0
                         await checkpoint()
         except (ProtocolError, ConnectionLost) as exc:
@@ -550,14 +545,7 @@ class StreamEngine(StreamCore):
                 await trio.lowlevel.wait_writable(sock)
                 continue
             written += n
-            while n:
-                first = views[0]
-                if n >= len(first):
-                    n -= len(first)
-                    views.pop(0)
-                else:
-                    views[0] = first[n:]
-                    n = 0
+            drop_written(views, n)
         if yield_after:
             await trio.lowlevel.checkpoint()
 

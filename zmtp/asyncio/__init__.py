@@ -1,7 +1,8 @@
-"""zmtp on asyncio: ``zmtp.asyncio.Context``, ``zmtp.asyncio.Socket``, ``proxy``,
-``auth.Authenticator`` — the same API as the trio engine's ``zmtp.Context`` and
-``zmtp.Socket``, on asyncio's own primitives (it runs on the default event loop, on
-uvloop, and under Twisted's asyncio reactor). Importing it never imports trio.
+"""zmtp on asyncio: ``zmtp.asyncio.Context``, ``zmtp.asyncio.Socket``, ``Poller``,
+``proxy``, ``auth.Authenticator`` — the same API as the trio engine's ``zmtp.Context``,
+``zmtp.Socket`` and ``zmtp.Poller``, on asyncio's own primitives (it runs on the default
+event loop, on uvloop, and under Twisted's asyncio reactor). Importing it never imports
+trio.
 
 ::
 
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from zmtp.asyncio.context import Context
 from zmtp.asyncio.monitor import EndOfChannel, Event, Monitor, MonitorEvent
+from zmtp.asyncio.poll import Poller
 from zmtp.asyncio.proxy import proxy
 from zmtp.asyncio.socket import Socket
 from zmtp.frame import Frame
@@ -42,6 +44,7 @@ __all__ = [
     "Frame",
     "Monitor",
     "MonitorEvent",
+    "Poller",
     "Socket",
     "auth",
     "proxy",

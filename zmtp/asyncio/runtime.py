@@ -63,6 +63,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, Protocol, TypeVar
 
+from zmtp.asyncio.raw import RawEngine
 from zmtp.asyncio.stream import StreamEngine
 from zmtp.constants import SocketType
 from zmtp.core.context import ContextCore
@@ -81,6 +82,9 @@ __all__ = ["IOThread", "SocketRuntime", "Waker"]
 T = TypeVar("T")
 
 _get_ident = threading.get_ident
+
+#: A connection's engine: ZMTP, or raw bytes for a STREAM socket.
+Engine = StreamEngine | RawEngine
 
 #: A listener accepts at most this many connections per loop pass.
 _ACCEPTS_PER_TURN = 32
@@ -180,7 +184,7 @@ class _Listener:
         self.endpoint = endpoint
         self.path = path
         self.tcp = lsock.family != _socket.AF_UNIX
-        self.engines: set[StreamEngine] = set()
+        self.engines: set[Engine] = set()
         self.stopped = False
         #: Stopped, and every connection it accepted is over.
         self.done = False
@@ -232,7 +236,7 @@ class _Listener:
             engine.close()
         self._check_done()
 
-    def engine_done(self, engine: StreamEngine) -> None:
+    def engine_done(self, engine: Engine) -> None:
         self.engines.discard(engine)
         self._check_done()
 
@@ -352,7 +356,7 @@ class SocketRuntime:
         self.lock = context.lock
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread_id = -1
-        self.engines: set[StreamEngine] = set()
+        self.engines: set[Engine] = set()
         self._drain_waiters: list[asyncio.Future[bool]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._zap: _ZapAsker | None = None
@@ -506,7 +510,7 @@ class SocketRuntime:
         tcp: bool,
         as_server: bool,
         connecter: Connecter | None = None,
-    ) -> StreamEngine | None:
+    ) -> Engine | None:
         """An engine for a new OS connection; None (connection closed, the reason on
         the monitor) if it cannot be set up. Only this connection is affected."""
         assert self.loop is not None
@@ -514,6 +518,8 @@ class SocketRuntime:
             sock.setblocking(False)
             if tcp:
                 os_sockets.tune_tcp(sock, self.core.options)
+            if self.core.pattern.raw:
+                return RawEngine(self.core, self.loop, sock, endpoint, connecter=connecter)
             with self.lock:
                 return StreamEngine(
                     self.core,
@@ -531,7 +537,7 @@ class SocketRuntime:
                 self.core.setup_failed(endpoint, reason)
             return None
 
-    async def _run_engine(self, engine: StreamEngine, listener: _Listener | None = None) -> None:
+    async def _run_engine(self, engine: Engine, listener: _Listener | None = None) -> None:
         self.engines.add(engine)
         try:
             await engine.run()

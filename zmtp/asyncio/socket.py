@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from zmtp._async_api import AsyncSocketAPI
 from zmtp._socket_api import SocketAPI
 from zmtp.asyncio.monitor import Monitor
+from zmtp.asyncio.poll import POLLIN, poll_one
 from zmtp.asyncio.runtime import SocketRuntime, wait_for_wake
 from zmtp.constants import DONTWAIT, SNDMORE, SocketType
 from zmtp.core.events import Event
 from zmtp.core.serialize import MessageTracker, text_frame
 from zmtp.core.socket import check_flags
-from zmtp.errors import Again, SocketClosed, ZMTPValueError
+from zmtp.errors import Again, SocketClosed
 from zmtp.frame import Frame
 
 if TYPE_CHECKING:
@@ -113,11 +114,6 @@ class Socket(SocketAPI, AsyncSocketAPI):
         self.context = context if context is not None else Context.instance()
         if self.context.closed:
             raise SocketClosed("the context is closed")
-        if SocketType.coerce(socket_type) == SocketType.STREAM:
-            raise ZMTPValueError(
-                "STREAM sockets (raw TCP peers) run on the trio engine only for now; "
-                "zmtp.asyncio speaks ZMTP"
-            )
         self._waker = _AsyncWaker()
         self._rt = SocketRuntime(self.context.core, socket_type, options, waker=self._waker)
         self._core = self._rt.core
@@ -388,6 +384,12 @@ class Socket(SocketAPI, AsyncSocketAPI):
 
     def recv_string_nowait(self, encoding: str = "utf-8") -> str:
         return self.recv_nowait().decode(encoding)
+
+    async def poll(self, timeout: float | None = None, flags: int = POLLIN) -> int:
+        """Wait up to ``timeout`` ms (None: forever) until the socket can receive
+        (``zmtp.POLLIN``) or send (``zmtp.POLLOUT``) as ``flags`` asks; the ready
+        events, 0 if none. Takes nothing out of the socket."""
+        return await poll_one(self, timeout, flags)
 
     # -- iteration ---------------------------------------------------------------------
 

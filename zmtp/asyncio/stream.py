@@ -19,7 +19,12 @@ three phases, all inside :meth:`StreamEngine.run` (one task per connection):
      the pipe's inbound queue at once (one wake-up of the receiver per read). A large
      body is read straight into its own buffer. When the inbound queue reaches the
      receive HWM the reader is removed, so TCP pushes back on the peer; the queue's
-     ``wake_producer`` puts it back.
+     ``wake_producer`` puts it back. Fairness, as in the trio engine
+     (:func:`~zmtp.core.stream.next_read_size`): a connection's reads start at 64 KiB;
+     a read that took long to parse (a peer streaming tiny frames) makes the next one
+     half as big and ends the callback at once, so the loop runs the others; fast
+     reads grow back. One callback reads again while the kernel fills whole reads, at
+     most four times.
    - the *writer* is a ``call_soon`` callback scheduled when the pipe's outbound queue
      becomes non-empty, so it takes everything the application queued during one
      pass of the loop (up to 256 messages or 1 MiB), encodes it into a few buffers
@@ -46,18 +51,24 @@ from __future__ import annotations
 import asyncio
 import socket as _socket
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from zmtp.asyncio.loop_io import LoopIO
 from zmtp.core.socket import Connecter
 from zmtp.core.stream import (
     BATCH_BYTES,
     BATCH_MESSAGES,
+    FIRST_READ,
     IOV_MAX,
     READ_SIZE,
+    READS_PER_TURN,
+    TURN,
     ConnectionLost,
     StreamCore,
     coalesce,
+    next_read_size,
 )
 from zmtp.errors import PeerError, ProtocolError
 from zmtp.transport.os_sockets import os_reason, peer_address
@@ -72,16 +83,10 @@ __all__ = ["StreamEngine"]
 #: ``authenticate(engine, request)``: asks the socket's ZAP handler (RFC 27).
 Authenticate = Callable[["StreamEngine", AuthRequest], Awaitable[AuthDecision]]
 
-#: Fairness: one reader callback reads again at once while the kernel fills whole
-#: reads, at most this many times and for at most _TURN seconds; then the loop runs
-#: the other connections and tasks.
-_READS_PER_TURN = 4
-_TURN = 0.004
-
 _get_ident = threading.get_ident
 
 
-class StreamEngine(StreamCore):
+class StreamEngine(StreamCore, LoopIO):
     """Runs one connection. Create, then ``await engine.run()`` in a task of its own;
     it returns when the connection is over (it never raises for anything the peer
     did). :meth:`close` ends it from the loop's thread."""
@@ -97,34 +102,25 @@ class StreamEngine(StreamCore):
         connecter: Connecter | None = None,
         as_server: bool,
     ) -> None:
-        super().__init__(
-            core, endpoint, peer_address(sock), connecter=connecter, as_server=as_server
+        StreamCore.__init__(
+            self, core, endpoint, peer_address(sock), connecter=connecter, as_server=as_server
         )
-        self.loop = loop
-        self.lock = core.context.lock
-        self.sock = sock
-        self.fd = sock.fileno()
-        self._thread = _get_ident()
+        LoopIO.__init__(self, core, loop, sock)  # _traffic: phase 2
         self._authenticate = authenticate
         self._task: asyncio.Task[Any] | None = None
-        self._done: asyncio.Future[None] = loop.create_future()
-        self._traffic = False  # the callbacks run (phase 2)
-        self._ended = False
         self._closing = False  # close() cancelled the handshake
         self._timed_out = False
-        self._reading = False
-        #: Nothing scheduled or in flight: a new message may be written inline.
-        self._writer_idle = True
+        #: The writer is idle (LoopIO's ``_writer_idle``) and a loop pass went by since
+        #: the last inline write: a new message may be written inline.
         self._inline_ok = False
-        #: Buffers of a write the kernel took only partly, waiting for writability, and
-        #: what a failure then gives back: the batch, where its messages end, the
-        #: octets before it (protocol output), the octets written so far.
-        self._unsent: list[memoryview] = []
+        #: What a write cut short gives back: the batch, where its messages end, the
+        #: octets before it (protocol output); the octets written are ``_written``.
         self._batch: list[Any] = []
         self._ends: list[int] | None = None
         self._prefix = 0
-        self._written = 0
         self._hb_handle: asyncio.TimerHandle | None = None
+        #: Octets the next read asks for (see the fairness note in the module doc).
+        self._read_size = FIRST_READ
 
     def idle(self) -> bool:
         """True when nothing queued for this connection is waiting to be written."""
@@ -147,34 +143,21 @@ class StreamEngine(StreamCore):
 
     def _end(self, reason: str, violation: ProtocolError | None = None) -> None:
         """Traffic is over: stop the callbacks and let :meth:`run` finish."""
-        if self._ended:
-            return
-        self._ended = True
-        self.reason = self.reason or reason
-        if violation is not None and self.violation is None:
+        if violation is not None and self.violation is None and not self._ended:
             self.violation = violation
-        loop = self.loop
-        if loop.is_closed():  # the loop ended without closing the socket
-            return
-        if self._reading:
-            self._reading = False
-            loop.remove_reader(self.fd)
-        if self._unsent:
-            loop.remove_writer(self.fd)
+        LoopIO._end(self, reason)
+
+    def _stop_timers(self) -> None:
         if self._hb_handle is not None:
             self._hb_handle.cancel()
             self._hb_handle = None
-        if not self._done.done():
-            self._done.set_result(None)
 
     def _fail(self, exc: BaseException) -> None:
         """A callback met the end of the connection (or a bug): record why."""
         if isinstance(exc, ProtocolError):
             self._end(str(exc), exc)
-        elif isinstance(exc, ConnectionLost):
-            self._end(exc.reason)
         else:
-            self._end(f"internal error: {type(exc).__name__}: {exc}")
+            LoopIO._fail(self, exc)
 
     # -- phases --------------------------------------------------------------------------
 
@@ -262,21 +245,6 @@ class StreamEngine(StreamCore):
             self._timed_out = True
             self._task.cancel()
 
-    def _teardown(self) -> None:
-        self._traffic = False
-        self._end(self.reason)
-        pipe = self.pipe
-        if pipe is not None:
-            with self.lock:
-                if pipe.out_q.wake_consumer == self._wake_writer:
-                    pipe.out_q.wake_consumer = _noop
-                if pipe.in_q.wake_producer == self._wake_reader:
-                    pipe.in_q.wake_producer = _noop
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
     async def _handshake(self) -> list[Any]:
         """Read until the handshake completes; return events that followed it."""
         conn = self.conn
@@ -349,24 +317,6 @@ class StreamEngine(StreamCore):
         if out:
             self.pending.append(out)
 
-    def _wake_reader(self) -> None:
-        """The pipe's inbound queue has room again (the pipe's ``wake_producer``)."""
-        if _get_ident() != self._thread:
-            self.loop.call_soon_threadsafe(self._resume_reading)
-            return
-        self._resume_reading()
-
-    def _resume_reading(self) -> None:
-        if not self._reading and self._traffic and not self._ended:
-            self._reading = True
-            self.loop.add_reader(self.fd, self._on_readable)
-
-    def _on_readable(self) -> None:
-        try:
-            self._read()
-        except BaseException as exc:
-            self._fail(exc)
-
     def _read(self) -> None:
         conn = self.conn
         sock = self.sock
@@ -377,10 +327,12 @@ class StreamEngine(StreamCore):
         split = self.split
         hb = self.heartbeat
         loop = self.loop
-        started = loop.time()
-        for _ in range(_READS_PER_TURN):
+        clock = time.perf_counter
+        for _ in range(READS_PER_TURN):
             big = conn.body_buffer()
             bulk = None
+            asked = self._read_size
+            started = clock()
             try:
                 if big is not None:
                     n = sock.recv_into(big)
@@ -391,8 +343,8 @@ class StreamEngine(StreamCore):
                     data = b"x"  # not EOF
                     full = n == len(big)
                 else:
-                    data = sock.recv(READ_SIZE)
-                    full = len(data) == READ_SIZE
+                    data = sock.recv(asked)
+                    full = len(data) == asked
                     if data:
                         bulk = conn.receive_messages(data)
                     else:
@@ -426,16 +378,15 @@ class StreamEngine(StreamCore):
                 raise ConnectionLost(
                     closed.reason or "peer closed the connection", clean=closed.clean
                 )
-            now = loop.time()
+            # Fairness: a slow read makes the next one smaller (zmtp.core.stream).
+            took = clock() - started
+            self._read_size = next_read_size(asked, took)
             if hb is not None:
-                hb.last_rx = now
+                hb.last_rx = loop.time()
             if blocked:
-                # The receive HWM: stop reading until the application makes room.
-                if self._reading:
-                    self._reading = False
-                    loop.remove_reader(self.fd)
+                self._stop_reading()  # the receive HWM, until the application makes room
                 return
-            if not full or now - started > _TURN:
+            if not full or took > TURN:
                 return
 
     # -- writing -----------------------------------------------------------------------
@@ -459,16 +410,6 @@ class StreamEngine(StreamCore):
                 if self._write_inline():
                     return
             self._schedule_flush()
-
-    def _schedule_flush(self) -> None:
-        self._writer_idle = False
-        self.loop.call_soon(self._on_flush)
-
-    def _on_flush(self) -> None:
-        try:
-            self._flush()
-        except BaseException as exc:
-            self._fail(exc)
 
     def _flush(self) -> None:
         """Write one batch: protocol output, then up to 256 messages or 1 MiB."""
@@ -509,30 +450,17 @@ class StreamEngine(StreamCore):
         self._write_unsent()
 
     def _write_unsent(self) -> None:
-        """Write what is left of the current batch; on EAGAIN wait for writability."""
-        views = self._unsent
-        sock = self.sock
-        while views:
-            try:
-                n = sock.sendmsg(views) if len(views) > 1 else sock.send(views[0])
-            except (BlockingIOError, InterruptedError):
-                self.loop.add_writer(self.fd, self._on_writable)
+        """Write what is left of the current batch; on EAGAIN wait for writability.
+        If the write fails, a connecter's pipe gets back what the kernel did not take."""
+        try:
+            if not self._send_unsent():
                 return
-            except OSError as exc:
-                self._unsent = []
-                batch, self._batch = self._batch, []
-                with self.lock:
-                    self.give_back(batch, self._ends, self._written - self._prefix)
-                raise ConnectionLost(os_reason(exc), written=self._written) from None
-            self._written += n
-            while n:
-                first = views[0]
-                if n >= len(first):
-                    n -= len(first)
-                    views.pop(0)
-                else:
-                    views[0] = first[n:]
-                    n = 0
+        except OSError as exc:
+            self._unsent = []
+            batch, self._batch = self._batch, []
+            with self.lock:
+                self.give_back(batch, self._ends, self._written - self._prefix)
+            raise ConnectionLost(os_reason(exc), written=self._written) from None
         self._batch = []
         pipe = self.pipe
         if self.pending or (pipe is not None and pipe.out_q.items):
@@ -540,19 +468,9 @@ class StreamEngine(StreamCore):
         else:
             self._went_idle()
 
-    def _on_writable(self) -> None:
-        self.loop.remove_writer(self.fd)
-        try:
-            self._write_unsent()
-        except BaseException as exc:
-            self._fail(exc)
-
     def _went_idle(self) -> None:
-        self._writer_idle = True
         self._inline_ok = True
-        if self.host.closing:
-            with self.lock:
-                self.host.writer_idle()
+        LoopIO._went_idle(self)
 
     def _write_inline(self) -> bool:
         """Write what the pipe holds now, from the sending task, without waiting.
@@ -633,7 +551,3 @@ def _uncancel(task: asyncio.Task[Any] | None) -> None:
     uncancel = getattr(task, "uncancel", None)
     if uncancel is not None:
         uncancel()
-
-
-def _noop() -> None:
-    return None

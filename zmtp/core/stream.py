@@ -15,7 +15,9 @@ An engine's connection worker (trio's ``StreamEngine``, asyncio's protocol) exte
   :meth:`~StreamCore.give_back` returns the messages the kernel did not wholly accept
   to the front of the queue, for the next connection (one cut short never reaches the
   peer, so nothing is duplicated);
-* **heartbeats**: a :class:`~zmtp.core.timing.HeartbeatSchedule` per connection.
+* **heartbeats**: a :class:`~zmtp.core.timing.HeartbeatSchedule` per connection;
+* **fairness**: how much a reader asks of the kernel next (:func:`next_read_size`),
+  so that no connection holds the event loop for long.
 
 The engine reports the phases to the socket core through :class:`ConnectionHost`
 verbs, never its private members.
@@ -37,16 +39,39 @@ from zmtp.wire.frames import encode_batch
 __all__ = [
     "BATCH_BYTES",
     "BATCH_MESSAGES",
+    "FIRST_READ",
     "IOV_MAX",
+    "MIN_READ",
+    "READS_PER_TURN",
     "READ_SIZE",
+    "TURN",
     "ConnectionLost",
     "StreamCore",
     "coalesce",
+    "drop_written",
+    "next_read_size",
     "plain_ends",
 ]
 
-#: Octets asked of the kernel per read.
+#: Octets asked of the kernel per read, at most.
 READ_SIZE = 256 * 1024
+
+# Fairness between connections. Parsing costs Python time in proportion to the frames
+# a read holds: a peer streaming tiny frames makes one 256 KiB read cost tens of ms,
+# during which every other connection of the loop waits. So a reader measures each
+# read (the system call and the parsing) and sizes the next one by it
+# (:func:`next_read_size`), and yields to the loop at once after a slow one.
+
+#: A read that took longer than this (seconds) was slow: the next one is half as big.
+TURN = 0.002
+#: A connection's first reads ask for this much, so not even the first one can hold
+#: the loop for long; fast reads grow back to READ_SIZE.
+FIRST_READ = 64 * 1024
+#: The smallest read a reader shrinks to.
+MIN_READ = 4096
+#: Reads in a row (the kernel filling each one) before a reader lets the others run.
+READS_PER_TURN = 4
+
 #: A writer's batch: at most this many messages or octets per system call.
 BATCH_MESSAGES = 256
 BATCH_BYTES = 1024 * 1024
@@ -209,6 +234,31 @@ class StreamCore:
             ends = plain_ends(batch)
         done = sum(1 for end in ends if end <= written)
         pipe.out_q.items.extendleft(reversed(batch[done:]))
+
+
+def next_read_size(size: int, took: float) -> int:
+    """How much to ask of the kernel next, after a read of ``size`` octets that took
+    ``took`` seconds to make and parse: half as much after a slow read (more than
+    :data:`TURN`, down to :data:`MIN_READ`), twice as much after a fast one (less than
+    a quarter of it, up to :data:`READ_SIZE`), else the same."""
+    if took > TURN:
+        return max(MIN_READ, size // 2)
+    if took < TURN / 4 and size < READ_SIZE:
+        return min(READ_SIZE, size * 2)
+    return size
+
+
+def drop_written(views: list[memoryview], n: int) -> None:
+    """The kernel took ``n`` octets of a ``sendmsg(views)``: remove them from the front
+    of ``views``, in place."""
+    while n:
+        first = views[0]
+        if n >= len(first):
+            n -= len(first)
+            views.pop(0)
+        else:
+            views[0] = first[n:]
+            n = 0
 
 
 def plain_ends(batch: list[Any]) -> list[int]:

@@ -160,11 +160,6 @@ class Socket(SocketAPI):
             kind = context_or_type
         if ctx.closed:
             raise ContextTerminated("the context is terminated")
-        if SocketType.coerce(kind) == SocketType.STREAM:
-            raise ZMTPValueError(
-                "STREAM sockets (raw TCP peers) run on the trio engine only for now; "
-                "zmtp.sync speaks ZMTP"
-            )
         self.context = ctx
         io = ctx.io()
         self._lock = ctx.lock
