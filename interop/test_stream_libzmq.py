@@ -14,7 +14,7 @@ from libzmq_helpers import in_thread
 
 import zmtp
 
-pytestmark = [pytest.mark.interop, pytest.mark.needs("stream")]
+pytestmark = pytest.mark.interop
 
 TIMEOUT = 10
 

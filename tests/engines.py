@@ -98,7 +98,6 @@ class Engine:
 CAPABILITIES = {
     "cancel-in-flight": "cancelling a send or recv that is waiting, and finding that it "
     "took or sent nothing",
-    "stream": "STREAM sockets (raw TCP peers, no ZMTP)",
     "io-only-while-awaiting": "sockets that do their I/O on the test's own event loop, "
     "so that what a test queues without awaiting is all still queued",
 }
@@ -748,7 +747,6 @@ def _sync() -> Engine:
             "cancel-in-flight": "zmtp.sync's calls block a thread, which nothing but "
             "closing the socket or terminating the context interrupts (as in pyzmq): a "
             "cancelled wait may still send or take a message afterwards",
-            "stream": "zmtp.sync refuses STREAM sockets for now (they run on the trio engine only)",
             "io-only-while-awaiting": "zmtp.sync's I/O thread runs beside the test, as "
             "libzmq's does: what a test queues may all be sent before its next call",
         },
