@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import itertools
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sync_helpers import TIMEOUT_MS, Worker, connect_and_wait, connected_pair, free_tcp_port
@@ -319,6 +321,50 @@ def test_a_call_stranded_on_the_io_thread_by_term_raises_rather_than_hangs() -> 
         raise AssertionError("unreachable")
 
     sock._rt.bind = never_done  # type: ignore[method-assign]
+    binding = Worker(lambda: sock.bind("tcp://127.0.0.1:*"))
+    assert running.wait(TIMEOUT_MS / 1000)
+    ctx.term()
+    with pytest.raises(zmq.ContextTerminated):
+        binding.result()
+
+
+def test_a_call_whose_coroutine_starts_at_once_is_not_stranded_by_a_racing_term(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same, with the race forced: the coroutine has started, and term() is given
+    room to stop the I/O thread, before ``bind``'s own thread goes on. The call must
+    be one that term() ends (or that finds the thread gone), never one left waiting
+    on a loop that stopped."""
+    ctx = zmq.Context(linger=0)
+    sock = ctx.socket(zmq.PULL)
+    io = ctx.io_thread
+    assert io is not None
+    running, stopped = threading.Event(), threading.Event()
+
+    async def never_done(endpoint: str) -> str:
+        running.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    real_stop = io.stop
+
+    def stop() -> None:
+        real_stop()
+        stopped.set()
+
+    real_schedule = asyncio.run_coroutine_threadsafe
+    calls = itertools.count()
+
+    def schedule(coro: Any, loop: asyncio.AbstractEventLoop) -> Any:
+        fut = real_schedule(coro, loop)
+        if next(calls) == 0:  # bind's: the coroutine starts, term() gets its chance
+            assert running.wait(TIMEOUT_MS / 1000)
+            stopped.wait(0.2)  # pacing: room for term() to stop the loop, if it can
+        return fut
+
+    sock._rt.bind = never_done  # type: ignore[method-assign]
+    monkeypatch.setattr(io, "stop", stop)
+    monkeypatch.setattr(asyncio, "run_coroutine_threadsafe", schedule)
     binding = Worker(lambda: sock.bind("tcp://127.0.0.1:*"))
     assert running.wait(TIMEOUT_MS / 1000)
     ctx.term()

@@ -242,8 +242,15 @@ class Context:
         if threading.get_ident() == io.thread_id:
             coro.close()
             raise InvalidState("a blocking zmtp.sync call from the I/O thread would deadlock")
-        fut = asyncio.run_coroutine_threadsafe(coro, io.loop)
+        # Counted before it can run, under the lock term() takes the I/O thread with:
+        # either term() finds this call among those it must end, or this call finds
+        # the I/O thread gone. (Counted after scheduling, a coroutine that started at
+        # once could let term() stop the loop first and strand the call for ever.)
         with self._start_lock:
+            if self._io is not io:
+                coro.close()
+                raise ContextTerminated("the context is terminated")
+            fut = asyncio.run_coroutine_threadsafe(coro, io.loop)
             self._calls.add(fut)
         try:
             return fut.result()
