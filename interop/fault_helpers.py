@@ -20,8 +20,10 @@ receiver detects any corruption, duplicate or gap. Nothing here sleeps.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
+import os
 import socket
 import struct
 import termios
@@ -272,8 +274,45 @@ class Changes:
         await self._event.wait()
 
 
-def _raw(stream: anyio.abc.SocketStream) -> socket.socket:
-    return stream.extra(anyio.abc.SocketAttribute.raw_socket)
+class RawStream:
+    """A non-blocking tcp socket read and written only when asked.
+
+    anyio's socket streams on an asyncio loop are transports that read ahead into a
+    buffer of their own (uvloop keeps reading after a pause), so octets the proxy
+    "did not read" would leave the kernel and vanish with the proxy. Here every octet
+    not yet received stays in the kernel's receive queue, where ``unread_octets``
+    counts it and where the peer's flow control holds the sender back.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        self.sock = sock
+
+    async def receive(self, max_bytes: int) -> bytes:
+        """Up to ``max_bytes`` octets; ``b""`` at end of stream."""
+        while True:
+            await anyio.wait_readable(self.sock)
+            try:
+                return self.sock.recv(max_bytes)
+            except BlockingIOError:
+                continue
+
+    async def send(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            await anyio.wait_writable(self.sock)
+            try:
+                view = view[self.sock.send(view) :]
+            except BlockingIOError:
+                continue
+
+    def send_eof(self) -> None:
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def close(self, *, abort: bool = False) -> None:
+        if abort:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORT)
+        self.sock.close()
 
 
 class Session:
@@ -283,7 +322,7 @@ class Session:
     ``reset`` and ``half_close_mid_frame`` inject the faults.
     """
 
-    def __init__(self, client: anyio.abc.SocketStream, server: anyio.abc.SocketStream) -> None:
+    def __init__(self, client: RawStream, server: RawStream) -> None:
         self.client = client
         self.server = server
         self.walker = StreamWalker()
@@ -337,7 +376,7 @@ class Session:
 
     async def reset(self) -> None:
         """Abort both connections: SO_LINGER 0, so each side gets a RST."""
-        self.unread_at_fault = unread_octets(_raw(self.client).fileno())
+        self.unread_at_fault = unread_octets(self.client.sock.fileno())
         self._reset = True
         self._scope.cancel()
         await self.over.wait()
@@ -359,32 +398,26 @@ class Session:
                     await self._server_to_client()
                     tg.cancel_scope.cancel()
         finally:
-            with anyio.CancelScope(shield=True):
-                for stream in (self.client, self.server):
-                    if self._reset:
-                        _raw(stream).setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORT)
-                    with contextlib.suppress(anyio.BrokenResourceError, OSError):
-                        await stream.aclose()
+            for stream in (self.client, self.server):
+                with contextlib.suppress(OSError):
+                    stream.close(abort=self._reset)
             self.over.set()
             self._changed.notify()
 
     async def _client_to_server(self) -> None:
-        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+        with contextlib.suppress(OSError):
             while True:
                 if self._gate is not None:
                     self._at_gate.set()
                     await self._gate.wait()
                 data: bytes | None = None
                 with anyio.CancelScope() as self._read_scope:
-                    try:
-                        data = await self.client.receive(65536)
-                    except anyio.EndOfStream:
-                        data = b""
+                    data = await self.client.receive(65536)
                 self._read_scope = None
                 if data is None:
                     continue  # paused while waiting: nothing was read
                 if not data:
-                    await self.server.send_eof()
+                    self.server.send_eof()
                     return
                 n = self.walker.feed(data, cut=self._cut)
                 # Stamped before they are sent: the server reads them later.
@@ -393,9 +426,9 @@ class Session:
                 )
                 await self.server.send(data[:n])
                 if n < len(data):
-                    self.unread_at_fault = unread_octets(_raw(self.client).fileno())
+                    self.unread_at_fault = unread_octets(self.client.sock.fileno())
                     self.dropped_at_fault = len(data) - n
-                    await self.server.send_eof()
+                    self.server.send_eof()
                     cut = self.walker.partial_first_frame
                     assert cut is not None, "the cut fell inside a message's first frame"
                     self.cut_message = cut
@@ -404,11 +437,9 @@ class Session:
                 self._changed.notify()
 
     async def _server_to_client(self) -> None:
-        with contextlib.suppress(
-            anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream
-        ):
-            while True:
-                await self.client.send(await self.server.receive(65536))
+        with contextlib.suppress(OSError):
+            while data := await self.server.receive(65536):
+                await self.client.send(data)
 
 
 class Proxy:
@@ -434,20 +465,42 @@ class Proxy:
         sock.listen(16)
         sock.setblocking(False)
         self.endpoint = f"tcp://{HOST}:{sock.getsockname()[1]}"
-        listener = await anyio.abc.SocketListener.from_socket(sock)
-        async with anyio.create_task_group() as tg, listener:
+        async with anyio.create_task_group() as tg:
             task_status.started()
-            while True:
-                client = await listener.accept()
-                try:
-                    server = await anyio.connect_tcp(*self.upstream)
-                except OSError:
-                    await client.aclose()  # nobody upstream: the client retries
-                    continue
-                session = Session(client, server)
-                self.sessions.append(session)
-                self._new.notify()
-                tg.start_soon(session.run)
+            try:
+                while True:
+                    await anyio.wait_readable(sock)
+                    try:
+                        accepted, _ = sock.accept()
+                    except BlockingIOError:
+                        continue
+                    client = RawStream(accepted)
+                    try:
+                        server = RawStream(await self._connect_upstream())
+                    except OSError:
+                        client.close()  # nobody upstream: the client retries
+                        continue
+                    session = Session(client, server)
+                    self.sessions.append(session)
+                    self._new.notify()
+                    tg.start_soon(session.run)
+            finally:
+                sock.close()
+
+    async def _connect_upstream(self) -> socket.socket:
+        sock = socket.socket()
+        sock.setblocking(False)
+        try:
+            err = sock.connect_ex(self.upstream)
+            if err == errno.EINPROGRESS:
+                await anyio.wait_writable(sock)
+                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                raise OSError(err, os.strerror(err))
+        except BaseException:
+            sock.close()
+            raise
+        return sock
 
     async def session(self, index: int) -> Session:
         """The ``index``-th session (0-based), once a client connected that often."""

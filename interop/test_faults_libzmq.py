@@ -365,10 +365,11 @@ async def test_zmtp_receiver_delivers_every_whole_message_once_across_a_fault(
                 # (an engine whose I/O runs in a thread of its own may not have them yet).
                 await receive_until(sock, got, lambda: len(got) >= len(session.forwarded))
             closed = await monitor.wait_for(Event.DISCONNECTED)
-            first_connection = list(got)
             await receive_until(sock, got, lambda: got[-1] == total - 1)
 
-    assert first_connection[: len(session.forwarded)] == session.forwarded
+    # What zmtp parsed before the fault may still sit in its queue at DISCONNECTED, so
+    # the order of delivery is the check: exactly the whole forwarded messages, then
+    # (after a gap) what the new connection carried.
     a, b = gap(got, total)
     # Any gap starts right after the last message forwarded whole; a reset may find
     # nothing in flight (libzmq's engine idle, its kernel and the proxy's empty): no gap.

@@ -6,28 +6,52 @@ pyzmq's short ``set``/``get``), typed option attributes (through
 :class:`~zmtp._options_api.OptionsMixin`), subscriptions, and read-only views of its
 state (``type``, ``closed``, ``rcvmore``, ``events``, ``dropped``). All of it reads or
 asks the engine-neutral :class:`~zmtp.core.socket.SocketCore` that the class keeps in
-``_core``; nothing here waits, so nothing here differs between engines.
+``_core``, and the ``*_nowait`` sends and receives; nothing here waits, so nothing
+here differs between engines.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from zmtp._options_api import OptionsMixin
 from zmtp.constants import SocketType
+from zmtp.core.serialize import text_frame
 from zmtp.core.socket import SocketCore
-from zmtp.errors import ZMTPTypeError
+from zmtp.errors import Again, ZMTPTypeError
 from zmtp.options import Options
 
 __all__ = ["SocketAPI"]
 
 
+class _NoLock:
+    """The guard of a socket used from one thread only (trio, asyncio): nothing."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+NO_LOCK = _NoLock()
+
+
 class SocketAPI(OptionsMixin):
-    """Mixin: options, subscriptions and state of a socket whose core is ``_core``."""
+    """Mixin: options, subscriptions and state of a socket whose core is ``_core``.
+
+    Every core call here holds ``_guard``: nothing for engines that use a socket from
+    one thread, the context's lock for ``zmtp.sync``, whose sockets application
+    threads and the I/O thread share.
+    """
 
     __slots__ = ()
 
     _core: SocketCore
+    _guard: Any = NO_LOCK
 
     # -- state ---------------------------------------------------------------------------
 
@@ -52,13 +76,15 @@ class SocketAPI(OptionsMixin):
     @property
     def rcvmore(self) -> bool:
         """True while frames of a message read with ``recv`` remain."""
-        return self._core.rcvmore
+        with self._guard:
+            return self._core.rcvmore
 
     @property
     def events(self) -> int:
         """``zmtp.POLLIN`` if a message can be received now, ``zmtp.POLLOUT`` if one can
         be sent now (pyzmq's ``sock.events``); takes nothing out of the socket."""
-        return self._core.poll_events()
+        with self._guard:
+            return self._core.poll_events()
 
     @property
     def dropped(self) -> int:
@@ -69,19 +95,22 @@ class SocketAPI(OptionsMixin):
     # -- options -------------------------------------------------------------------------
 
     def _set_option(self, name: str, value: object) -> None:
-        self._core.setsockopt(name, value)
+        with self._guard:
+            self._core.setsockopt(name, value)
 
     def setsockopt(self, option: str | int, value: Any) -> None:
         """Set an option by pyzmq name (``"sndhwm"``) or constant (``zmtp.SNDHWM``);
         ``zmtp.SUBSCRIBE`` and ``zmtp.UNSUBSCRIBE`` act as :meth:`subscribe` and
         :meth:`unsubscribe`. A bad value raises :class:`zmtp.ZMTPValueError` naming
         the option and the rule."""
-        self._core.setsockopt(option, value)
+        with self._guard:
+            self._core.setsockopt(option, value)
 
     def getsockopt(self, option: str | int) -> Any:
         """An option's value, by name or constant (also ``zmtp.RCVMORE``,
         ``zmtp.EVENTS``, ``zmtp.TYPE``)."""
-        return self._core.getsockopt(option)
+        with self._guard:
+            return self._core.getsockopt(option)
 
     def setsockopt_string(self, option: str | int, value: str, encoding: str = "utf-8") -> None:
         """Set a bytes option from text (``zmtp.SUBSCRIBE``, ``zmtp.IDENTITY``, ...)."""
@@ -90,11 +119,13 @@ class SocketAPI(OptionsMixin):
                 f"setsockopt_string takes a str, got {type(value).__name__} "
                 "(use setsockopt for bytes)"
             )
-        self._core.setsockopt(option, value.encode(encoding))
+        with self._guard:
+            self._core.setsockopt(option, value.encode(encoding))
 
     def getsockopt_string(self, option: str | int, encoding: str = "utf-8") -> str:
         """A bytes (or text) option's value as text."""
-        value = self._core.getsockopt(option)
+        with self._guard:
+            value = self._core.getsockopt(option)
         if isinstance(value, bytes):
             return value.decode(encoding)
         if isinstance(value, str):
@@ -118,8 +149,52 @@ class SocketAPI(OptionsMixin):
         On an XPUB with ``xpub_manual``, subscribes the peer that sent the last
         subscription.
         """
-        self._core.subscribe(topic)
+        with self._guard:
+            self._core.subscribe(topic)
 
     def unsubscribe(self, topic: bytes | str = b"") -> None:
         """Undo one :meth:`subscribe` of ``topic``."""
-        self._core.unsubscribe(topic)
+        with self._guard:
+            self._core.unsubscribe(topic)
+
+    # -- sending and receiving without waiting (the same on every engine) -------------
+
+    def send_multipart_nowait(self, msg_parts: Sequence[Any]) -> None:
+        """Send a whole message now or raise :class:`zmtp.Again` (nothing sent)."""
+        core = self._core
+        with self._guard:
+            sent = core.try_send(core.prepare(msg_parts))
+        if not sent:
+            raise Again(f"{core.type.name}: no peer can take a message now")
+
+    def send_nowait(self, data: Any, *, more: bool = False) -> None:
+        """Send one frame now (``more=True``: hold it until the message's last frame),
+        or raise :class:`zmtp.Again` (nothing sent)."""
+        if more:
+            with self._guard:
+                self._core.hold(data)
+            return
+        self.send_multipart_nowait([data])
+
+    def send_string_nowait(self, text: str, encoding: str = "utf-8") -> None:
+        self.send_nowait(text_frame(text, encoding))
+
+    def recv_multipart_nowait(self) -> list[bytes]:
+        """The next whole message now, or raise :class:`zmtp.Again`."""
+        with self._guard:
+            msg = self._core.try_recv()
+        if msg is None:
+            raise Again(f"{self._core.type.name}: no message available")
+        return msg
+
+    def recv_nowait(self) -> bytes:
+        """The next frame now (``rcvmore`` says if more follow), or raise
+        :class:`zmtp.Again`."""
+        with self._guard:
+            frame = self._core.try_recv_frame()
+        if frame is None:
+            raise Again(f"{self._core.type.name}: no message available")
+        return frame
+
+    def recv_string_nowait(self, encoding: str = "utf-8") -> str:
+        return self.recv_nowait().decode(encoding)

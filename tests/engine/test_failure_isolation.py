@@ -16,7 +16,7 @@ import anyio
 import pytest
 
 import zmtp
-from zmtp._trio import stream as trio_stream
+from zmtp.core.stream import StreamCore
 from zmtp.transport import os_sockets
 
 
@@ -54,31 +54,46 @@ async def test_an_os_error_setting_a_tcp_option_ends_only_that_connection(
         assert not pull.closed
 
 
-@pytest.mark.engines("trio", reason="injects the failure into the trio engine's reader and writer")
-@pytest.mark.parametrize("where", ["_reader", "_writer"])
+@pytest.mark.parametrize("where", ["reading", "writing"])
 async def test_an_unexpected_exception_in_one_engine_ends_only_its_connection(
     ctx: zmtp.Context, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    broken: list[trio_stream.StreamEngine] = []
-    real = getattr(trio_stream.StreamEngine, where)
-    pull = ctx.socket(zmtp.PULL, linger=0)
+    """The failure is injected into what every engine's connection calls: its reader
+    handing events over (``StreamCore.split``) or its writer encoding what it sends
+    (``StreamCore.encode``), for the first peer of one socket only."""
+    kind = zmtp.PULL if where == "reading" else zmtp.PUSH
+    server = ctx.socket(kind, linger=0)
+    broken: list[StreamCore] = []
+    name = "split" if where == "reading" else "encode"
+    real = getattr(StreamCore, name)
 
-    async def fail_for_the_first(self: trio_stream.StreamEngine, scope: Any) -> Any:
-        if self.host.options is pull.options and not broken:  # the PULL's first peer
+    def fail_for_the_first(self: StreamCore, *args: Any) -> Any:
+        if self.host.options is server.options and (not broken or broken[0] is self):
             broken.append(self)
             raise RuntimeError("injected failure")
-        return await real(self, scope)
+        return real(self, *args)
 
-    monkeypatch.setattr(trio_stream.StreamEngine, where, fail_for_the_first)
+    monkeypatch.setattr(StreamCore, name, fail_for_the_first)
+    peer_kind = zmtp.PUSH if kind == zmtp.PULL else zmtp.PULL
     with anyio.fail_after(10):
-        async with pull.monitor(zmtp.Event.DISCONNECTED) as monitor:
-            ep = await pull.bind("tcp://127.0.0.1:*")
-            first = ctx.socket(zmtp.PUSH, linger=0, reconnect_ivl=-1)
+        async with server.monitor(zmtp.Event.DISCONNECTED) as monitor:
+            ep = await server.bind("tcp://127.0.0.1:*")
+            first = ctx.socket(peer_kind, linger=0, reconnect_ivl=-1)
             await first.connect(ep)
+            if kind == zmtp.PUSH:
+                await server.send(b"meets the broken writer")
             ev = await monitor.wait_for(zmtp.Event.DISCONNECTED)
         assert ev.reason == "internal error: RuntimeError: injected failure", ev.reason
-        await _serves(pull, ep, ctx, b"the next peer is served")
-        assert not pull.closed
+        # The same socket serves the next peer.
+        second = ctx.socket(peer_kind, linger=0)
+        await second.connect(ep)
+        if kind == zmtp.PULL:
+            await second.send(b"the next peer is served")
+            assert await server.recv() == b"the next peer is served"
+        else:
+            await server.send(b"the next peer is served")
+            assert await second.recv() == b"the next peer is served"
+        assert not server.closed
         # The context and its other sockets are unharmed.
         other = ctx.socket(zmtp.PULL, linger=0)
         await _serves(other, await other.bind("tcp://127.0.0.1:*"), ctx, b"elsewhere too")

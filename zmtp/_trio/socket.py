@@ -548,12 +548,6 @@ class Socket(SocketAPI, AsyncSocketAPI):
     # a real checkpoint every _YIELD_EVERY calls. Everything else goes through the
     # general path, which waits on a parking lot when the pattern says "would block".
 
-    def send_multipart_nowait(self, msg_parts: Sequence[Any]) -> None:
-        """Send a whole message now or raise :class:`zmtp.Again` (nothing sent)."""
-        core = self._core
-        if not core.try_send(core.prepare(msg_parts)):
-            raise Again(f"{self.type.name}: no peer can take a message now")
-
     async def send_multipart(
         self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False
     ) -> MessageTracker | None:
@@ -641,27 +635,11 @@ class Socket(SocketAPI, AsyncSocketAPI):
         await self.send_multipart([data], flags)
         return None
 
-    def send_nowait(self, data: Any, *, more: bool = False) -> None:
-        if more:
-            self._core.hold(data)
-            return
-        self.send_multipart_nowait([data])
-
     async def send_string(self, text: str, flags: int = 0, encoding: str = "utf-8") -> None:
         """Send ``text`` encoded (UTF-8 by default) as one frame."""
         await self.send(text_frame(text, encoding), flags)
 
-    def send_string_nowait(self, text: str, encoding: str = "utf-8") -> None:
-        self.send_nowait(text_frame(text, encoding))
-
     # -- receiving ---------------------------------------------------------------------
-
-    def recv_multipart_nowait(self) -> list[bytes]:
-        """The next whole message now, or raise :class:`zmtp.Again`."""
-        msg = self._core.try_recv()
-        if msg is None:
-            raise Again(f"{self.type.name}: no message available")
-        return msg
 
     async def recv_multipart(self, flags: int = 0, *, copy: bool = True) -> list[Any]:
         """The next whole message as a list of frames (``bytes``); waits for one.
@@ -748,12 +726,6 @@ class Socket(SocketAPI, AsyncSocketAPI):
                 return msg.pop(0)
         return core.split_first(await self._recv_message(flags))
 
-    def recv_nowait(self) -> bytes:
-        frame = self._core.try_recv_frame()
-        if frame is None:
-            raise Again(f"{self.type.name}: no message available")
-        return frame
-
     async def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
         data = await self.recv(flags)
         return data.decode(encoding)
@@ -763,9 +735,6 @@ class Socket(SocketAPI, AsyncSocketAPI):
         (``zmtp.POLLIN``) or send (``zmtp.POLLOUT``) as ``flags`` asks; the ready
         events, 0 if none. Takes nothing out of the socket."""
         return await poll_one(self, timeout, flags)
-
-    def recv_string_nowait(self, encoding: str = "utf-8") -> str:
-        return self.recv_nowait().decode(encoding)
 
     # -- iteration ---------------------------------------------------------------------
 

@@ -204,12 +204,6 @@ class Socket(SocketAPI, AsyncSocketAPI):
     # _YIELD_EVERY calls, always *before* the queue operation so that a cancellation
     # delivered there leaves the queues as they were.
 
-    def send_multipart_nowait(self, msg_parts: Sequence[Any]) -> None:
-        """Send a whole message now or raise :class:`zmtp.Again` (nothing sent)."""
-        core = self._core
-        if not core.try_send(core.prepare(msg_parts)):
-            raise Again(f"{self.type.name}: no peer can take a message now")
-
     async def send_multipart(
         self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False
     ) -> MessageTracker | None:
@@ -282,27 +276,11 @@ class Socket(SocketAPI, AsyncSocketAPI):
         await self.send_multipart([data], flags)
         return None
 
-    def send_nowait(self, data: Any, *, more: bool = False) -> None:
-        if more:
-            self._core.hold(data)
-            return
-        self.send_multipart_nowait([data])
-
     async def send_string(self, text: str, flags: int = 0, encoding: str = "utf-8") -> None:
         """Send ``text`` encoded (UTF-8 by default) as one frame."""
         await self.send(text_frame(text, encoding), flags)
 
-    def send_string_nowait(self, text: str, encoding: str = "utf-8") -> None:
-        self.send_nowait(text_frame(text, encoding))
-
     # -- receiving ---------------------------------------------------------------------
-
-    def recv_multipart_nowait(self) -> list[bytes]:
-        """The next whole message now, or raise :class:`zmtp.Again`."""
-        msg = self._core.try_recv()
-        if msg is None:
-            raise Again(f"{self.type.name}: no message available")
-        return msg
 
     async def recv_multipart(self, flags: int = 0, *, copy: bool = True) -> list[Any]:
         """The next whole message as a list of frames (``bytes``); waits for one.
@@ -372,18 +350,9 @@ class Socket(SocketAPI, AsyncSocketAPI):
                 return msg.pop(0)  # type: ignore[no-any-return]
         return core.split_first(await self._recv_message(flags))
 
-    def recv_nowait(self) -> bytes:
-        frame = self._core.try_recv_frame()
-        if frame is None:
-            raise Again(f"{self.type.name}: no message available")
-        return frame
-
     async def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
         data: bytes = await self.recv(flags)
         return data.decode(encoding)
-
-    def recv_string_nowait(self, encoding: str = "utf-8") -> str:
-        return self.recv_nowait().decode(encoding)
 
     async def poll(self, timeout: float | None = None, flags: int = POLLIN) -> int:
         """Wait up to ``timeout`` ms (None: forever) until the socket can receive

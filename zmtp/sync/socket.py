@@ -133,7 +133,17 @@ class Socket(SocketAPI):
     at the end of the block.
     """
 
-    __slots__ = ("_core", "_lingering", "_lock", "_precv", "_psend", "_rt", "_waker", "context")
+    __slots__ = (
+        "_core",
+        "_guard",
+        "_lingering",
+        "_lock",
+        "_precv",
+        "_psend",
+        "_rt",
+        "_waker",
+        "context",
+    )
 
     def __init__(
         self,
@@ -162,7 +172,7 @@ class Socket(SocketAPI):
             raise ContextTerminated("the context is terminated")
         self.context = ctx
         io = ctx.io()
-        self._lock = ctx.lock
+        self._lock = self._guard = ctx.lock
         self._waker = _Waker(ctx.lock)
         self._rt = SocketRuntime(
             ctx.core, kind, options, waker=self._waker, loop=io.loop, thread_id=io.thread_id
@@ -218,55 +228,10 @@ class Socket(SocketAPI):
         if wait and self._lingering is not None:
             self._lingering.result()
 
-    # -- options and state, under the lock ---------------------------------------------
+    # -- options and state: SocketAPI's, under the context's lock (``_guard``) --------
 
-    def _set_option(self, name: str, value: object) -> None:
-        with self._lock:
-            self._core.setsockopt(name, value)
-
-    def setsockopt(self, option: str | int, value: Any) -> None:
-        with self._lock:
-            super().setsockopt(option, value)
-
-    def getsockopt(self, option: str | int) -> Any:
-        with self._lock:
-            return super().getsockopt(option)
-
-    def setsockopt_string(self, option: str | int, value: str, encoding: str = "utf-8") -> None:
-        with self._lock:
-            super().setsockopt_string(option, value, encoding)
-
-    def getsockopt_string(self, option: str | int, encoding: str = "utf-8") -> str:
-        with self._lock:
-            return super().getsockopt_string(option, encoding)
-
-    set = setsockopt
-    get = getsockopt
-    set_string = setsockopt_string
-    get_string = getsockopt_string
-    setsockopt_unicode = setsockopt_string
-    getsockopt_unicode = getsockopt_string
-
-    def subscribe(self, topic: bytes | str = b"") -> None:
-        with self._lock:
-            super().subscribe(topic)
-
-    def unsubscribe(self, topic: bytes | str = b"") -> None:
-        with self._lock:
-            super().unsubscribe(topic)
-
-    @property
-    def events(self) -> int:
-        """``zmq.POLLIN`` if a message can be received now, ``zmq.POLLOUT`` if one can
-        be sent now; takes nothing out of the socket."""
-        with self._lock:
-            return self._core.poll_events()
-
-    @property
-    def rcvmore(self) -> bool:
-        """True while frames of a message read with ``recv`` remain."""
-        with self._lock:
-            return self._core.rcvmore
+    setsockopt_unicode = SocketAPI.setsockopt_string
+    getsockopt_unicode = SocketAPI.getsockopt_string
 
     # -- monitor -----------------------------------------------------------------------
 
