@@ -401,7 +401,7 @@ async def _idle_pass() -> None:
     deadline = loop.time() + _IDLE_PATIENCE
     quiet = 0
     while quiet < 2 and loop.time() < deadline:
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # pacing: one pass of the loop, then look at its queue
         quiet = quiet + 1 if not ready else 0
 
 

@@ -113,9 +113,7 @@ class Poller:
     def _ready(self, socks: list[tuple[Socket, int]]) -> list[tuple[Any, int]]:
         ready: list[tuple[Any, int]] = []
         for sock, flags in socks:
-            with sock._lock:
-                sock._check_open()
-                events = sock._core.poll_events() & flags
+            events = sock.events & flags  # raises once the socket is closed
             if events:
                 ready.append((sock, events))
         return ready

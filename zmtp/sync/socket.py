@@ -194,6 +194,16 @@ class Socket(SocketAPI):
                 raise ContextTerminated(f"{core.type.name}: the context is terminated")
             raise SocketClosed(f"{core.type.name} socket is closed")
 
+    @property
+    def events(self) -> int:
+        """``zmq.POLLIN`` if a message can be received now, ``zmq.POLLOUT`` if one can be
+        sent now; takes nothing. On a closed socket it raises (``SocketClosed``, or
+        ``ContextTerminated`` after ``ctx.term()``), as pyzmq's does, so a poller never
+        waits for ever on a socket that is gone."""
+        with self._lock:
+            self._check_open()
+            return self._core.poll_events()
+
     # -- lifetime ----------------------------------------------------------------------
 
     @property
