@@ -12,39 +12,22 @@ by closing the socket; the last event is then ``MONITOR_STOPPED``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import trio
 
-from zmtp.core.events import Event, MonitorEvent, MonitorQueue
+from zmtp.core.events import Event, MonitorBase, MonitorEvent
 
 __all__ = ["Event", "Monitor", "MonitorEvent"]
 
 
-class Monitor:
+class Monitor(MonitorBase):
     """An async iterator of :class:`MonitorEvent` for one socket."""
 
     def __init__(self, events: Event = Event.ALL, buffer: int = 1024) -> None:
-        self.queue = MonitorQueue(events, buffer)
         self._lot = trio.lowlevel.ParkingLot()
-        self.queue.on_event = self._wake
-        self._on_close: list[Callable[[], None]] = []
+        super().__init__(events, buffer)
 
     def _wake(self) -> None:
         self._lot.unpark_all()
-
-    @property
-    def mask(self) -> Event:
-        return self.queue.mask
-
-    @property
-    def dropped(self) -> int:
-        """Events lost because this monitor's reader fell behind."""
-        return self.queue.dropped
-
-    def on_close(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` when the monitor is closed by its user."""
-        self._on_close.append(callback)
 
     def __aiter__(self) -> Monitor:
         return self
@@ -69,15 +52,12 @@ class Monitor:
     async def wait_for(self, event: Event, endpoint: str | None = None) -> MonitorEvent:
         """Skip events until one of type ``event`` (and ``endpoint``, if given) arrives."""
         async for ev in self:
-            if ev.event & event and (endpoint is None or ev.endpoint == endpoint):
+            if self._matches(ev, event, endpoint):
                 return ev
         raise trio.EndOfChannel(f"monitor stopped before {event!r}")
 
     async def aclose(self) -> None:
-        for detach in self._on_close:
-            detach()
-        self._on_close.clear()
-        self.queue.stop()
+        self._stop()
         await trio.lowlevel.checkpoint()
 
     async def __aenter__(self) -> Monitor:

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
 
-from zmtp.core.events import Event, MonitorEvent, MonitorQueue
+from zmtp.core.events import Event, MonitorBase, MonitorEvent
 
 __all__ = ["EndOfChannel", "Event", "Monitor", "MonitorEvent"]
 
@@ -29,16 +28,14 @@ class EndOfChannel(Exception):
     ``trio.EndOfChannel`` there)."""
 
 
-class Monitor:
+class Monitor(MonitorBase):
     """An async iterator of :class:`MonitorEvent` for one socket."""
 
     def __init__(self, events: Event = Event.ALL, buffer: int = 1024) -> None:
-        self.queue = MonitorQueue(events, buffer)
-        self.queue.on_event = self._wake
-        self._on_close: list[Callable[[], None]] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = -1
+        super().__init__(events, buffer)
 
     def _wake(self) -> None:
         # The core pushes events from whichever thread touched it: hop to the loop.
@@ -50,19 +47,6 @@ class Monitor:
         for fut in waiters:
             if not fut.done():
                 fut.set_result(None)
-
-    @property
-    def mask(self) -> Event:
-        return self.queue.mask
-
-    @property
-    def dropped(self) -> int:
-        """Events lost because this monitor's reader fell behind."""
-        return self.queue.dropped
-
-    def on_close(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` when the monitor is closed by its user."""
-        self._on_close.append(callback)
 
     def __aiter__(self) -> Monitor:
         return self
@@ -97,15 +81,12 @@ class Monitor:
     async def wait_for(self, event: Event, endpoint: str | None = None) -> MonitorEvent:
         """Skip events until one of type ``event`` (and ``endpoint``, if given) arrives."""
         async for ev in self:
-            if ev.event & event and (endpoint is None or ev.endpoint == endpoint):
+            if self._matches(ev, event, endpoint):
                 return ev
         raise EndOfChannel(f"monitor stopped before {event!r}")
 
     async def aclose(self) -> None:
-        for detach in self._on_close:
-            detach()
-        self._on_close.clear()
-        self.queue.stop()
+        self._stop()
 
     async def __aenter__(self) -> Monitor:
         return self

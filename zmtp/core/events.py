@@ -5,7 +5,9 @@ plus the endpoint and, where zmtp knows it, a sentence saying why (a protocol ru
 broken, an OS error).
 
 A :class:`MonitorQueue` is the buffer behind every engine's monitor: the socket core
-pushes events into it, and an engine wakes whoever waits through ``on_event``. It never
+pushes events into it, and an engine wakes whoever waits through ``on_event``;
+:class:`MonitorBase` is what every engine's ``Monitor`` shares (the queue, ``mask``,
+``dropped``, detaching from the socket when stopped), each adding only its way to wait. It never
 slows or blocks its socket: past ``buffer`` events it drops the oldest and counts them
 in ``dropped``. The queue ends with ``MONITOR_STOPPED``.
 
@@ -23,7 +25,7 @@ from collections.abc import Callable
 
 from zmtp.errors import AuthenticationFailed, PeerError, ProtocolError
 
-__all__ = ["Event", "MonitorEvent", "MonitorQueue", "handshake_failure_event"]
+__all__ = ["Event", "MonitorBase", "MonitorEvent", "MonitorQueue", "handshake_failure_event"]
 
 
 class Event(enum.IntFlag):
@@ -104,6 +106,51 @@ class MonitorQueue:
 
     def __len__(self) -> int:
         return len(self._buf)
+
+
+class MonitorBase:
+    """The engine-neutral half of a socket monitor: its :class:`MonitorQueue`, what it
+    reports about it, and what stops it. An engine's ``Monitor`` subclasses it, wakes
+    its waiting reader in :meth:`_wake`, and calls :meth:`_stop` when its user closes it.
+    """
+
+    def __init__(self, events: Event = Event.ALL, buffer: int = 1024) -> None:
+        self.queue = MonitorQueue(events, buffer)
+        self.queue.on_event = self._wake
+        self._on_close: list[Callable[[], None]] = []
+
+    def _wake(self) -> None:
+        """An event was pushed, or the queue stopped: wake whoever waits."""
+        raise NotImplementedError
+
+    @property
+    def mask(self) -> Event:
+        return self.queue.mask
+
+    @property
+    def dropped(self) -> int:
+        """Events lost because this monitor's reader fell behind."""
+        return self.queue.dropped
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the monitor is closed by its user."""
+        self._on_close.append(callback)
+
+    def _detach(self) -> None:
+        """Run the ``on_close`` callbacks once (the socket stops feeding the queue)."""
+        callbacks, self._on_close = self._on_close, []
+        for detach in callbacks:
+            detach()
+
+    def _stop(self) -> None:
+        """Closed by its user (idempotent): detached, then ``MONITOR_STOPPED`` last."""
+        self._detach()
+        self.queue.stop()
+
+    @staticmethod
+    def _matches(ev: MonitorEvent, event: Event, endpoint: str | None) -> bool:
+        """Whether ``ev`` is what ``wait_for(event, endpoint)`` waits for."""
+        return bool(ev.event & event) and (endpoint is None or ev.endpoint == endpoint)
 
 
 def handshake_failure_event(exc: ProtocolError | None) -> tuple[Event, int]:

@@ -16,43 +16,27 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from zmtp.asyncio.monitor import EndOfChannel
-from zmtp.core.events import Event, MonitorEvent, MonitorQueue
+from zmtp.core.events import Event, MonitorBase, MonitorEvent
 from zmtp.errors import Again
 
 __all__ = ["EndOfChannel", "Event", "Monitor", "MonitorEvent"]
 
 
-class Monitor:
+class Monitor(MonitorBase):
     """A blocking iterator of :class:`MonitorEvent` for one socket (made by
     ``sock.monitor(events)``). Timeouts are in milliseconds, as everywhere in
     ``zmtp.sync``."""
 
     def __init__(self, lock: Any, events: Event = Event.ALL, buffer: int = 1024) -> None:
-        self.queue = MonitorQueue(events, buffer)
         self._cond = threading.Condition(lock)
-        self.queue.on_event = self._wake
-        self._on_close: list[Callable[[], None]] = []
+        super().__init__(events, buffer)
 
     def _wake(self) -> None:
         with self._cond:
             self._cond.notify_all()
-
-    @property
-    def mask(self) -> Event:
-        return self.queue.mask
-
-    @property
-    def dropped(self) -> int:
-        """Events lost because this monitor's reader fell behind."""
-        return self.queue.dropped
-
-    def on_close(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` when the monitor is closed by its user."""
-        self._on_close.append(callback)
 
     def receive(self, timeout: float | None = None) -> MonitorEvent:
         """The next event, waiting up to ``timeout`` ms (None: forever; then
@@ -115,14 +99,12 @@ class Monitor:
                 ev = self.receive(left)
             except EndOfChannel:
                 raise EndOfChannel(f"monitor stopped before {event!r}") from None
-            if ev.event & event and (endpoint is None or ev.endpoint == endpoint):
+            if self._matches(ev, event, endpoint):
                 return ev
 
     def close(self) -> None:
         """Stop watching (idempotent); ``MONITOR_STOPPED`` is the last event."""
-        for detach in self._on_close:
-            detach()
-        self._on_close.clear()
+        self._detach()
         with self._cond:
             self.queue.stop()
 
