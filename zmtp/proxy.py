@@ -21,32 +21,15 @@ from typing import NoReturn
 import trio
 
 from zmtp._trio.socket import Socket
-from zmtp.constants import SocketType
-from zmtp.errors import Again
+from zmtp.core.proxy import directions, pump
 
 __all__ = ["proxy"]
-
-_CANNOT_RECV = frozenset({SocketType.PUSH, SocketType.PUB})
-_CANNOT_SEND = frozenset({SocketType.PULL, SocketType.SUB})
-
-
-async def _pump(src: Socket, dst: Socket, capture: Socket | None) -> None:
-    while True:
-        msg = await src.recv_multipart()
-        if capture is not None:
-            try:
-                capture.send_multipart_nowait(list(msg))
-            except Again:
-                pass
-        await dst.send_multipart(msg)
 
 
 async def proxy(frontend: Socket, backend: Socket, capture: Socket | None = None) -> NoReturn:
     """Forward messages between ``frontend`` and ``backend`` until cancelled."""
     async with trio.open_nursery() as nursery:
-        if frontend.type not in _CANNOT_RECV and backend.type not in _CANNOT_SEND:
-            nursery.start_soon(_pump, frontend, backend, capture)
-        if backend.type not in _CANNOT_RECV and frontend.type not in _CANNOT_SEND:
-            nursery.start_soon(_pump, backend, frontend, capture)
+        for src, dst in directions(frontend, backend):
+            nursery.start_soon(pump, src, dst, capture)
         await trio.sleep_forever()
     raise AssertionError("unreachable")  # pragma: no cover

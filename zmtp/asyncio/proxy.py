@@ -13,39 +13,21 @@ import asyncio
 from typing import NoReturn
 
 from zmtp.asyncio.socket import Socket
-from zmtp.constants import SocketType
-from zmtp.errors import Again
+from zmtp.core.proxy import directions, pump
 
 __all__ = ["proxy"]
-
-_CANNOT_RECV = frozenset({SocketType.PUSH, SocketType.PUB})
-_CANNOT_SEND = frozenset({SocketType.PULL, SocketType.SUB})
-
-
-async def _pump(src: Socket, dst: Socket, capture: Socket | None) -> None:
-    while True:
-        msg = await src.recv_multipart()
-        if capture is not None:
-            try:
-                capture.send_multipart_nowait(list(msg))
-            except Again:
-                pass
-        await dst.send_multipart(msg)
 
 
 async def proxy(frontend: Socket, backend: Socket, capture: Socket | None = None) -> NoReturn:
     """Forward messages between ``frontend`` and ``backend`` until cancelled."""
     loop = asyncio.get_running_loop()
-    pumps = []
-    if frontend.type not in _CANNOT_RECV and backend.type not in _CANNOT_SEND:
-        pumps.append(loop.create_task(_pump(frontend, backend, capture)))
-    if backend.type not in _CANNOT_RECV and frontend.type not in _CANNOT_SEND:
-        pumps.append(loop.create_task(_pump(backend, frontend, capture)))
+    ways = directions(frontend, backend)
+    pumps = [loop.create_task(pump(src, dst, capture)) for src, dst in ways]
     try:
         if pumps:
             await asyncio.gather(*pumps)
         await loop.create_future()  # no direction to pump: wait to be cancelled
     finally:
-        for pump in pumps:
-            pump.cancel()
+        for task in pumps:
+            task.cancel()
     raise AssertionError("unreachable")  # pragma: no cover

@@ -21,16 +21,15 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from zmtp.constants import DONTWAIT, DeviceType, SocketType
+from zmtp.constants import DONTWAIT, DeviceType
+from zmtp.core.proxy import directions, send_capture
 from zmtp.core.socket import POLLIN, POLLOUT
-from zmtp.errors import Again, ZMTPValueError
+from zmtp.errors import ZMTPValueError
 from zmtp.sync.poll import Poller
 from zmtp.sync.socket import Socket
 
 __all__ = ["device", "proxy"]
 
-_CANNOT_RECV = frozenset({SocketType.PUSH, SocketType.PUB})
-_CANNOT_SEND = frozenset({SocketType.PULL, SocketType.SUB})
 #: Messages one direction moves before the other gets its turn.
 _BATCH = 256
 
@@ -38,35 +37,27 @@ _BATCH = 256
 def proxy(frontend: Socket, backend: Socket, capture: Socket | None = None) -> NoReturn:
     """Forward messages between ``frontend`` and ``backend``, forever (see the module
     doc)."""
-    directions: list[tuple[Socket, Socket]] = []
-    if frontend.type not in _CANNOT_RECV and backend.type not in _CANNOT_SEND:
-        directions.append((frontend, backend))
-    if backend.type not in _CANNOT_RECV and frontend.type not in _CANNOT_SEND:
-        directions.append((backend, frontend))
+    ways = directions(frontend, backend)
     poller = Poller()
     while True:
         # Wait for exactly what each direction needs next: input at its source, or,
         # with input waiting, room at its destination.
         wanted: dict[Socket, int] = {}
-        for src, dst in directions:
+        for src, dst in ways:
             if src.events & POLLIN:
                 wanted[dst] = wanted.get(dst, 0) | POLLOUT
             else:
                 wanted[src] = wanted.get(src, 0) | POLLIN
         poller.sockets = wanted
-        if not directions:
+        if not ways:
             poller.sockets = {frontend: POLLIN, backend: POLLIN}  # waits for term
         poller.poll()
-        for src, dst in directions:
+        for src, dst in ways:
             for _ in range(_BATCH):
                 if not (src.events & POLLIN and dst.events & POLLOUT):
                     break
                 msg = src.recv_multipart(DONTWAIT)
-                if capture is not None:
-                    try:
-                        capture.send_multipart(list(msg), DONTWAIT)
-                    except Again:
-                        pass
+                send_capture(capture, msg)
                 dst.send_multipart(msg)
 
 
