@@ -7,7 +7,8 @@ pyzmq's short ``set``/``get``), typed option attributes (through
 state (``type``, ``closed``, ``rcvmore``, ``events``, ``dropped``). All of it reads or
 asks the engine-neutral :class:`~zmtp.core.socket.SocketCore` that the class keeps in
 ``_core``, and the ``*_nowait`` sends and receives; nothing here waits, so nothing
-here differs between engines.
+here differs between engines. :class:`ContextAPI` is the same for contexts: default
+socket options, pyzmq's ``ctx.set``/``ctx.get`` and the ``linger`` default.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from zmtp._options_api import OptionsMixin
-from zmtp.constants import SocketType
+from zmtp.constants import ContextOption, SocketType
+from zmtp.core.context import ContextCore
 from zmtp.core.serialize import text_frame
 from zmtp.core.socket import SocketCore
-from zmtp.errors import Again, ZMTPTypeError
+from zmtp.errors import Again, ZMTPTypeError, ZMTPValueError
 from zmtp.options import Options
 
-__all__ = ["SocketAPI"]
+__all__ = ["ContextAPI", "SocketAPI", "context_options"]
 
 
 class _NoLock:
@@ -198,3 +200,62 @@ class SocketAPI(OptionsMixin):
 
     def recv_string_nowait(self, encoding: str = "utf-8") -> str:
         return self.recv_nowait().decode(encoding)
+
+
+def context_options(io_threads: int = 1) -> dict[int, int]:
+    """A new context's recorded options: ``IO_THREADS`` and pyzmq's ``MAX_SOCKETS``."""
+    return {ContextOption.IO_THREADS: io_threads, ContextOption.MAX_SOCKETS: 1023}
+
+
+class ContextAPI:
+    """Mixin: the options face of a context whose :class:`~zmtp.core.context.ContextCore`
+    is ``core``, the same on every engine. ``_guard`` is held around each call into the
+    core (the context's lock for ``zmtp.sync``, nothing elsewhere)."""
+
+    core: ContextCore
+    _guard: Any = NO_LOCK
+    #: pyzmq's context options that zmtp records but does not need: one I/O loop (or
+    #: thread) serves any number of sockets. Set by ``__init__`` (see
+    #: :func:`context_options`).
+    _context_options: dict[int, int]
+
+    def setsockopt(self, option: str | int, value: Any) -> None:
+        """A default option for the sockets made from now on (pyzmq's
+        ``ctx.setsockopt(zmq.LINGER, 0)``)."""
+        with self._guard:
+            self.core.set_default(option, value)
+
+    def getsockopt(self, option: str | int) -> Any:
+        """The default of a socket option for the sockets made from now on."""
+        with self._guard:
+            return self.core.get_default(option)
+
+    setsockopt_string = setsockopt
+
+    def set(self, option: int, value: int) -> None:
+        """A context option (pyzmq's ``ctx.set``): ``zmq.IO_THREADS`` and
+        ``zmq.MAX_SOCKETS`` are recorded (one I/O loop serves any number of sockets);
+        socket options set defaults as :meth:`setsockopt` does."""
+        if option in (ContextOption.IO_THREADS, ContextOption.MAX_SOCKETS):
+            if not isinstance(value, int) or value < 0:
+                raise ZMTPValueError(f"context option {option} takes an int >= 0, got {value!r}")
+            self._context_options[option] = value
+            return
+        self.setsockopt(option, value)
+
+    def get(self, option: int) -> Any:
+        """A context option (pyzmq's ``ctx.get``), or a socket default."""
+        if option in self._context_options:
+            return self._context_options[option]
+        if option == ContextOption.SOCKET_LIMIT:
+            return 65535
+        return self.getsockopt(option)
+
+    @property
+    def linger(self) -> int:
+        """The default ``linger`` of new sockets (ms; -1: wait until all is sent)."""
+        return int(self.getsockopt("linger"))
+
+    @linger.setter
+    def linger(self, value: int) -> None:
+        self.setsockopt("linger", value)

@@ -230,3 +230,24 @@ async def test_options_of_a_closed_socket_are_refused(make: Callable[..., zmtp.S
         push.sndhwm = 5
     with pytest.raises(zmtp.SocketClosed):
         push.setsockopt(zmtp.LINGER, 0)
+
+
+async def test_context_options_as_pyzmq_sets_and_gets_them(ctx: zmtp.Context) -> None:
+    # Socket options on a context are defaults for the sockets made afterwards;
+    # IO_THREADS and MAX_SOCKETS are recorded (one loop serves every socket).
+    ctx.set(zmtp.SNDHWM, 42)
+    ctx.linger = 123
+    assert ctx.get(zmtp.SNDHWM) == ctx.getsockopt("sndhwm") == 42
+    sock = ctx.socket(zmtp.PUSH)
+    try:
+        assert (sock.sndhwm, sock.linger) == (42, 123)
+    finally:
+        await sock.close(linger=0)
+    assert ctx.get(zmtp.IO_THREADS) == 1
+    ctx.set(zmtp.MAX_SOCKETS, 50)
+    assert ctx.get(zmtp.MAX_SOCKETS) == 50
+    assert ctx.get(zmtp.SOCKET_LIMIT) == 65535
+    with pytest.raises(zmtp.ZMTPValueError, match="int >= 0"):
+        ctx.set(zmtp.IO_THREADS, -1)
+    with pytest.raises(zmtp.ZMTPValueError):
+        ctx.set(zmtp.SNDHWM, -5)

@@ -19,6 +19,7 @@ from typing import Any
 
 import trio
 
+from zmtp._socket_api import ContextAPI, context_options
 from zmtp._trio.socket import Socket, exit_nursery
 from zmtp.constants import SocketType
 from zmtp.core.context import ContextCore
@@ -27,7 +28,7 @@ from zmtp.errors import SocketClosed
 __all__ = ["Context"]
 
 
-class Context:
+class Context(ContextAPI):
     """A set of sockets sharing an inproc namespace (and, when entered, a nursery).
 
     Keyword arguments are default options for the sockets it makes
@@ -38,6 +39,7 @@ class Context:
 
     def __init__(self, **socket_defaults: Any) -> None:
         self.core = ContextCore(**socket_defaults)
+        self._context_options = context_options()
         self._sockets: dict[Socket, None] = {}
         self._nursery: trio.Nursery | None = None
         self._nursery_cm: Any = None
@@ -58,24 +60,6 @@ class Context:
     def nursery(self) -> trio.Nursery | None:
         """The nursery that runs this context's sockets while it is entered."""
         return self._nursery
-
-    # -- default socket options (pyzmq's ctx.setsockopt) --------------------------------
-
-    def setsockopt(self, name: str | int, value: Any) -> None:
-        """A default option value for the sockets made from now on."""
-        self.core.set_default(name, value)
-
-    def getsockopt(self, name: str | int) -> Any:
-        return self.core.get_default(name)
-
-    @property
-    def linger(self) -> int:
-        """The default ``linger`` of new sockets (ms; -1: wait until all is sent)."""
-        return int(self.core.get_default("linger"))
-
-    @linger.setter
-    def linger(self, value: int) -> None:
-        self.core.set_default("linger", value)
 
     # -- sockets -----------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from zmtp._socket_api import ContextAPI, context_options
 from zmtp.asyncio.socket import Socket
 from zmtp.constants import SocketType
 from zmtp.core.context import ContextCore
@@ -24,7 +25,7 @@ from zmtp.errors import SocketClosed
 __all__ = ["Context"]
 
 
-class Context:
+class Context(ContextAPI):
     """A set of sockets sharing an inproc namespace.
 
     Keyword arguments are default options for the sockets it makes
@@ -35,6 +36,7 @@ class Context:
 
     def __init__(self, **socket_defaults: Any) -> None:
         self.core = ContextCore(**socket_defaults)
+        self._context_options = context_options()
         self._sockets: dict[Socket, None] = {}
 
     @classmethod
@@ -47,24 +49,6 @@ class Context:
     @property
     def closed(self) -> bool:
         return self.core.closed
-
-    # -- default socket options (pyzmq's ctx.setsockopt) --------------------------------
-
-    def setsockopt(self, name: str | int, value: Any) -> None:
-        """A default option value for the sockets made from now on."""
-        self.core.set_default(name, value)
-
-    def getsockopt(self, name: str | int) -> Any:
-        return self.core.get_default(name)
-
-    @property
-    def linger(self) -> int:
-        """The default ``linger`` of new sockets (ms; -1: wait until all is sent)."""
-        return int(self.core.get_default("linger"))
-
-    @linger.setter
-    def linger(self, value: int) -> None:
-        self.core.set_default("linger", value)
 
     # -- sockets -----------------------------------------------------------------------
 

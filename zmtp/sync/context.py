@@ -58,8 +58,9 @@ from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from zmtp._socket_api import ContextAPI, context_options
 from zmtp.asyncio.runtime import IOThread
-from zmtp.constants import ContextOption, SocketType
+from zmtp.constants import SocketType
 from zmtp.core.context import ContextCore
 from zmtp.errors import ContextTerminated, InvalidState, ZMTPValueError
 
@@ -143,7 +144,7 @@ def _signals_blocked() -> Iterator[None]:
 _running: set[Context] = set()
 
 
-class Context:
+class Context(ContextAPI):
     """A set of sockets sharing an I/O thread, an inproc namespace and default options
     (pyzmq's ``zmq.Context``).
 
@@ -163,10 +164,8 @@ class Context:
         self.core = ContextCore(**socket_defaults)
         #: The context's lock: held around every touch of a socket core.
         self.lock = self.core.lock
-        self._options: dict[int, int] = {
-            ContextOption.IO_THREADS: io_threads,
-            ContextOption.MAX_SOCKETS: 1023,
-        }
+        self._guard = self.lock
+        self._context_options = context_options(io_threads)
         self._io: IOThread | None = None
         self._start_lock = threading.Lock()
         self._sockets: dict[Socket, None] = {}
@@ -257,48 +256,6 @@ class Context:
         finally:
             with self._start_lock:
                 self._calls.discard(fut)
-
-    # -- options -----------------------------------------------------------------------
-
-    def setsockopt(self, option: str | int, value: Any) -> None:
-        """A default option for the sockets made from now on (pyzmq's
-        ``ctx.setsockopt(zmq.LINGER, 0)``)."""
-        with self.lock:
-            self.core.set_default(option, value)
-
-    def getsockopt(self, option: str | int) -> Any:
-        with self.lock:
-            return self.core.get_default(option)
-
-    setsockopt_string = setsockopt
-
-    def set(self, option: int, value: int) -> None:
-        """A context option (pyzmq's ``ctx.set``): ``zmq.IO_THREADS`` and
-        ``zmq.MAX_SOCKETS`` are recorded (one I/O thread serves any number of
-        sockets); socket options set defaults as :meth:`setsockopt` does."""
-        if option in (ContextOption.IO_THREADS, ContextOption.MAX_SOCKETS):
-            if not isinstance(value, int) or value < 0:
-                raise ZMTPValueError(f"context option {option} takes an int >= 0, got {value!r}")
-            self._options[option] = value
-            return
-        self.setsockopt(option, value)
-
-    def get(self, option: int) -> Any:
-        """A context option (pyzmq's ``ctx.get``), or a socket default."""
-        if option in self._options:
-            return self._options[option]
-        if option == ContextOption.SOCKET_LIMIT:
-            return 65535
-        return self.getsockopt(option)
-
-    @property
-    def linger(self) -> int:
-        """The default ``linger`` of new sockets (ms; -1: wait until all is sent)."""
-        return int(self.core.get_default("linger"))
-
-    @linger.setter
-    def linger(self, value: int) -> None:
-        self.setsockopt("linger", value)
 
     # -- sockets -----------------------------------------------------------------------
 
