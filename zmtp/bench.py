@@ -50,33 +50,84 @@ Output: Markdown tables on stdout (progress on stderr); ``--json PATH`` also wri
 every number. ``--quick`` is a ~30 s smoke run; ``--only tcp,16`` picks cases
 (``--only fanout`` or ``--only 10subs`` the fan-out ones, ``--only curve`` the CURVE
 ones).
+
+The pieces every side-by-side benchmark shares (the message loops, pyzmq's programs,
+the process handling, the statistics and the tables) are in ``zmtp._bench_common``;
+this module adds zmtp's programs on trio, the fan-out and CURVE cases and the report.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import json
-import math
 import multiprocessing
 import os
 import platform
-import shutil
-import signal
 import sys
-import tempfile
-import threading
 import time
-import traceback
-from dataclasses import asdict, dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from multiprocessing.connection import Connection
-from multiprocessing.connection import wait as mp_wait
 from typing import Any
+
+from zmtp._bench_common import (
+    LATENCY_SIZE,
+    PH_BIND,
+    PH_CLOSE,
+    PH_CONNECT,
+    PH_MAIN,
+    PYZMQ,
+    BadMessage,
+    FanoutResult,
+    LatResult,
+    Program,
+    Res,
+    ThrResult,
+    aecho,
+    afanout_pilot,
+    afanout_timed,
+    alternate,
+    arecv_case,
+    around_trips,
+    asend_case,
+    asend_pilot,
+    asend_timed,
+    bind_endpoint,
+    blocking_roles,
+    cells,
+    compare,
+    describe,
+    fill_quick_defaults,
+    fmt_mb,
+    fmt_rate,
+    fmt_ratio,
+    fmt_us,
+    goal_text,
+    lat_values,
+    loadavg,
+    maxrss_kb,
+    md_head,
+    md_row,
+    md_table,
+    median_thr,
+    met,
+    payload,
+    pool_lat,
+    progress_line,
+    report_result,
+    run_fanout,
+    run_lat,
+    run_thr,
+    size_label,
+    socket_names,
+    thr_values,
+    total_time,
+    write_json,
+)
 
 SIZES = [16, 256, 4096, 65536, 1048576]
 TRANSPORTS = ["tcp", "ipc", "inproc"]
 IMPLS = ["pyzmq", "zmtp"]
-LATENCY_SIZE = 64
 #: PUB -> SUB fan-out: subscriber counts and message sizes (tcp, two processes).
 FANOUT_SUBS = [1, 10]
 FANOUT_SIZES = [16, 4096]
@@ -94,384 +145,10 @@ TARGETS = [
     ("tcp REQ/REP 64 B p50", "lat", "tcp", LATENCY_SIZE, "<=", 1.0),
 ]
 
-#: What a child process reports as its phase (kept in a shared array, so that a
-#: timeout can tell where each process was).
-PHASES = ["starting", "binding", "connecting", "pilot", "waiting", "timed run", "closing", "done"]
-(PH_START, PH_BIND, PH_CONNECT, PH_PILOT, PH_WAIT, PH_MAIN, PH_CLOSE, PH_DONE) = range(8)
-#: Progress is published once per this many messages (outside the innermost loop).
-CHUNK = 1024
-
-
-def size_label(size: int) -> str:
-    if size >= 1 << 20 and size % (1 << 20) == 0:
-        return f"{size >> 20} MiB"
-    if size >= 1 << 10 and size % (1 << 10) == 0:
-        return f"{size >> 10} KiB"
-    return f"{size} B"
-
 
 # =====================================================================================
-# Child processes
+# zmtp's programs, on trio (pyzmq's are zmtp._bench_common's)
 # =====================================================================================
-
-
-def _leaf_exceptions(exc: BaseException) -> list[BaseException]:
-    subs = getattr(exc, "exceptions", None)
-    if isinstance(subs, (list, tuple)):
-        out: list[BaseException] = []
-        for sub in subs:
-            out.extend(_leaf_exceptions(sub))
-        return out
-    return [exc]
-
-
-def _describe(exc: BaseException) -> str:
-    """One line: the innermost exception(s) and where they were raised."""
-    parts = []
-    for leaf in _leaf_exceptions(exc)[:3]:
-        where = ""
-        tb = traceback.extract_tb(leaf.__traceback__)
-        if tb:
-            frame = tb[-1]
-            where = f" at {os.path.basename(frame.filename)}:{frame.lineno} in {frame.name}"
-        parts.append(f"{type(leaf).__name__}: {leaf}{where}")
-    return "; ".join(parts)
-
-
-def _child_main(
-    alarm: int, target: Any, conn: Connection, progress: Any, args: tuple[Any, ...]
-) -> None:
-    # Should the parent die without killing us, SIGALRM's default action ends us.
-    signal.alarm(alarm)
-    try:
-        target(conn, progress, *args)
-        progress[0] = PH_DONE
-    except BaseException as exc:
-        traceback.print_exc()
-        try:
-            conn.send(("error", _describe(exc)))
-        except Exception:
-            pass
-        sys.exit(1)
-
-
-def _calibrate(rate: float, p: dict[str, Any]) -> int:
-    if not rate > 0 or math.isinf(rate):
-        return int(p["min_count"])
-    return int(min(p["max_count"], max(p["min_count"], rate * p["seconds"])))
-
-
-def _payload(size: int) -> bytes:
-    return b"\x55" * size
-
-
-def _maxrss_kb() -> int:
-    import resource
-
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-
-
-def _bind_endpoint(transport: str, ipc_dir: str | None) -> str:
-    if transport == "tcp":
-        return "tcp://127.0.0.1:*"
-    assert ipc_dir is not None
-    return f"ipc://{ipc_dir}/bench.sock"
-
-
-class BadMessage(Exception):
-    pass
-
-
-def _bad(msg: Any, size: int) -> BadMessage:
-    return BadMessage(f"received a message of {len(msg)} bytes, expected {size}")
-
-
-# -- pyzmq ----------------------------------------------------------------------------
-
-
-def _pyzmq_connect(sock: Any, endpoint: str, timeout: float) -> None:
-    """Connect and wait for the ZMTP handshake (seen on libzmq's socket monitor)."""
-    import zmq
-    from zmq.utils.monitor import recv_monitor_message
-
-    mon = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
-    try:
-        sock.connect(endpoint)
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not mon.poll(int(left * 1000) + 1):
-                raise TimeoutError(f"no handshake within {timeout} s")
-            ev = recv_monitor_message(mon)
-            if ev["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-                return
-    finally:
-        sock.disable_monitor()
-        mon.close(linger=0)
-
-
-def _pyzmq_curve(sock: Any, curve: dict[str, bytes] | None, server: bool) -> None:
-    """Make ``sock`` the CURVE server or a CURVE client with the run's keys (before
-    bind or connect); ``curve`` None leaves it on NULL security."""
-    if curve is None:
-        return
-    if server:
-        sock.curve_server = True
-        sock.curve_secretkey = curve["server_secret"]
-    else:
-        sock.curve_serverkey = curve["server_public"]
-        sock.curve_publickey = curve["client_public"]
-        sock.curve_secretkey = curve["client_secret"]
-
-
-def _pyzmq_recv_fn(sock: Any, p: dict[str, Any]) -> Any:
-    """``sock.recv`` (bytes, as a user gets them) or, with ``--pyzmq-zerocopy``, a recv
-    that returns ``zmq.Frame`` objects without copying the body out of libzmq."""
-    return functools.partial(sock.recv, copy=False) if p["pyzmq_zerocopy"] else sock.recv
-
-
-def _pyzmq_recv_pilot(recv: Any, size: int) -> tuple[int, float]:
-    """Receive the pilot up to its empty marker: (data messages, seconds)."""
-    msg = recv()
-    t0 = time.perf_counter()
-    k = 0
-    while len(msg):
-        if len(msg) != size:
-            raise _bad(msg, size)
-        k += 1
-        msg = recv()
-    return k, time.perf_counter() - t0
-
-
-def _pyzmq_recv_timed(recv: Any, size: int, n: int, progress: Any) -> float:
-    msg = recv()
-    t0 = time.perf_counter()
-    if len(msg) != size:
-        raise _bad(msg, size)
-    left = n - 1
-    while left:
-        c = CHUNK if left > CHUNK else left
-        for _ in range(c):
-            msg = recv()
-            if len(msg) != size:
-                raise _bad(msg, size)
-        left -= c
-        progress[1] = n - left
-    return time.perf_counter() - t0
-
-
-def _pyzmq_send_pilot(send: Any, msg: bytes, seconds: float) -> int:
-    t_end = time.perf_counter() + seconds
-    k = 0
-    while True:
-        send(msg)
-        k += 1
-        if not k & 63 and time.perf_counter() >= t_end:
-            break
-    send(b"")
-    return k
-
-
-def _pyzmq_send_timed(send: Any, msg: bytes, n: int, progress: Any, slot: int = 1) -> None:
-    left = n
-    while left:
-        c = CHUNK if left > CHUNK else left
-        for _ in range(c):
-            send(msg)
-        left -= c
-        progress[slot] = n - left
-
-
-def _pyzmq_thr_receiver(
-    conn: Connection,
-    progress: Any,
-    transport: str,
-    size: int,
-    p: dict[str, Any],
-    ipc_dir: str | None,
-    curve: dict[str, bytes] | None = None,
-) -> None:
-    import zmq
-
-    ctx = zmq.Context()
-    sock = ctx.socket(zmq.PULL)
-    try:
-        _pyzmq_curve(sock, curve, server=True)
-        progress[0] = PH_BIND
-        sock.bind(_bind_endpoint(transport, ipc_dir))
-        conn.send(("ready", sock.getsockopt_string(zmq.LAST_ENDPOINT)))
-        progress[0] = PH_PILOT
-        recv = _pyzmq_recv_fn(sock, p)
-        k, dt = _pyzmq_recv_pilot(recv, size)
-        n = _calibrate((k - 1) / dt if k > 1 and dt > 0 else 0.0, p)
-        conn.send(("pilot", k, dt, n))
-        progress[0] = PH_MAIN
-        elapsed = _pyzmq_recv_timed(recv, size, n, progress)
-        progress[0] = PH_CLOSE
-        conn.send(("result", n, elapsed, _maxrss_kb()))
-    finally:
-        sock.close(linger=0)
-        ctx.term()
-
-
-def _pyzmq_thr_sender(
-    conn: Connection,
-    progress: Any,
-    endpoint: str,
-    size: int,
-    p: dict[str, Any],
-    curve: dict[str, bytes] | None = None,
-) -> None:
-    import zmq
-
-    ctx = zmq.Context()
-    sock = ctx.socket(zmq.PUSH)
-    try:
-        _pyzmq_curve(sock, curve, server=False)
-        progress[0] = PH_CONNECT
-        _pyzmq_connect(sock, endpoint, p["handshake_timeout"])
-        conn.send(("connected",))
-        progress[0] = PH_PILOT
-        msg = _payload(size)
-        send = sock.send
-        k = _pyzmq_send_pilot(send, msg, p["pilot"])
-        conn.send(("pilot_sent", k))
-        progress[0] = PH_WAIT
-        cmd = conn.recv()
-        progress[0] = PH_MAIN
-        _pyzmq_send_timed(send, msg, cmd[1], progress)
-        conn.send(("sent", cmd[1]))
-        progress[0] = PH_WAIT
-        conn.recv()  # "exit": the receiver has everything
-        progress[0] = PH_CLOSE
-        conn.send(("closed", _maxrss_kb()))
-    finally:
-        sock.close(linger=0)
-        ctx.term()
-
-
-def _pyzmq_inproc(conn: Connection, progress: Any, size: int, p: dict[str, Any]) -> None:
-    import zmq
-
-    ctx = zmq.Context()
-    pull = ctx.socket(zmq.PULL)
-    pull.bind("inproc://bench")
-    go = threading.Event()
-    count: list[int] = []
-    failed: list[BaseException] = []
-
-    def sender() -> None:
-        push = ctx.socket(zmq.PUSH)
-        try:
-            push.connect("inproc://bench")
-            msg = _payload(size)
-            send = push.send
-            _pyzmq_send_pilot(send, msg, p["pilot"])
-            if not go.wait(p["handshake_timeout"] + 60):
-                raise TimeoutError("the receiver never finished the pilot")
-            _pyzmq_send_timed(send, msg, count[0], progress, 2)
-        except BaseException as exc:
-            failed.append(exc)
-            try:
-                conn.send(("error", "sender thread: " + _describe(exc)))
-            except Exception:
-                pass
-        finally:
-            push.close(linger=0)
-
-    thread = threading.Thread(target=sender, daemon=True)
-    try:
-        progress[0] = PH_PILOT
-        thread.start()
-        recv = _pyzmq_recv_fn(pull, p)
-        k, dt = _pyzmq_recv_pilot(recv, size)
-        n = _calibrate((k - 1) / dt if k > 1 and dt > 0 else 0.0, p)
-        conn.send(("pilot", k, dt, n))
-        count.append(n)
-        go.set()
-        progress[0] = PH_MAIN
-        elapsed = _pyzmq_recv_timed(recv, size, n, progress)
-        progress[0] = PH_CLOSE
-        thread.join(10)
-        if failed:
-            raise failed[0]
-        conn.send(("result", n, elapsed, _maxrss_kb()))
-    finally:
-        pull.close(linger=0)
-        if not thread.is_alive():
-            ctx.term()
-
-
-def _pyzmq_socket_types(pattern: str) -> tuple[int, int]:
-    import zmq
-
-    return (zmq.REQ, zmq.REP) if pattern == "reqrep" else (zmq.DEALER, zmq.DEALER)
-
-
-def _pyzmq_lat_server(conn: Connection, progress: Any, pattern: str) -> None:
-    import zmq
-
-    ctx = zmq.Context()
-    sock = ctx.socket(_pyzmq_socket_types(pattern)[1])
-    try:
-        progress[0] = PH_BIND
-        sock.bind("tcp://127.0.0.1:*")
-        conn.send(("ready", sock.getsockopt_string(zmq.LAST_ENDPOINT)))
-        progress[0] = PH_MAIN
-        recv, send = sock.recv, sock.send
-        while True:
-            msg = recv()
-            send(msg)
-            if not msg:
-                break
-        progress[0] = PH_CLOSE
-        conn.send(("closed", _maxrss_kb()))
-    finally:
-        sock.close(linger=1000)
-        ctx.term()
-
-
-def _pyzmq_lat_client(
-    conn: Connection, progress: Any, pattern: str, endpoint: str, p: dict[str, Any]
-) -> None:
-    import zmq
-
-    ctx = zmq.Context()
-    sock = ctx.socket(_pyzmq_socket_types(pattern)[0])
-    try:
-        progress[0] = PH_CONNECT
-        _pyzmq_connect(sock, endpoint, p["handshake_timeout"])
-        msg = _payload(LATENCY_SIZE)
-        recv, send = sock.recv, sock.send
-        progress[0] = PH_PILOT
-        for _ in range(p["warmup"]):
-            send(msg)
-            recv()
-        progress[0] = PH_MAIN
-        clock = time.perf_counter_ns
-        samples = []
-        t_end = time.perf_counter() + p["lat_max_seconds"]
-        for i in range(p["round_trips"]):
-            t0 = clock()
-            send(msg)
-            reply = recv()
-            samples.append(clock() - t0)
-            if len(reply) != LATENCY_SIZE:
-                raise _bad(reply, LATENCY_SIZE)
-            if not i & 255:
-                progress[1] = i
-                if time.perf_counter() > t_end:
-                    break
-        progress[0] = PH_CLOSE
-        send(b"")
-        recv()
-        conn.send(("result", samples, _maxrss_kb()))
-    finally:
-        sock.close(linger=0)
-        ctx.term()
-
-
-# -- zmtp -----------------------------------------------------------------------------
 
 
 async def _arecv(conn: Connection) -> Any:
@@ -483,11 +160,14 @@ async def _arecv(conn: Connection) -> Any:
     return conn.recv()
 
 
-async def _zmtp_wait_handshake(monitor: Any, timeout: float) -> None:
+async def _zmtp_connect(sock: Any, endpoint: str, timeout: float) -> None:
+    """Connect and wait for the ZMTP handshake (seen on the socket's monitor)."""
     import trio
 
     import zmtp
 
+    monitor = sock.monitor(zmtp.Event.HANDSHAKE_SUCCEEDED)
+    await sock.connect(endpoint)
     with trio.fail_after(timeout):
         await monitor.wait_for(zmtp.Event.HANDSHAKE_SUCCEEDED)
     await monitor.aclose()
@@ -507,55 +187,18 @@ def _zmtp_curve(curve: dict[str, bytes] | None, server: bool) -> dict[str, Any]:
     }
 
 
-async def _zmtp_recv_pilot(recv: Any, size: int) -> tuple[int, float]:
-    msg = await recv()
-    t0 = time.perf_counter()
-    k = 0
-    while len(msg):
-        if len(msg) != size:
-            raise _bad(msg, size)
-        k += 1
-        msg = await recv()
-    return k, time.perf_counter() - t0
+def _trio(body: Callable[[Any], Awaitable[None]]) -> None:
+    """A program's frame: ``body(ctx)`` in a trio run, with a zmtp context that closes
+    what is left open when it ends."""
+    import trio
 
+    import zmtp
 
-async def _zmtp_recv_timed(recv: Any, size: int, n: int, progress: Any) -> float:
-    msg = await recv()
-    t0 = time.perf_counter()
-    if len(msg) != size:
-        raise _bad(msg, size)
-    left = n - 1
-    while left:
-        c = CHUNK if left > CHUNK else left
-        for _ in range(c):
-            msg = await recv()
-            if len(msg) != size:
-                raise _bad(msg, size)
-        left -= c
-        progress[1] = n - left
-    return time.perf_counter() - t0
+    async def main() -> None:
+        async with zmtp.Context() as ctx:
+            await body(ctx)
 
-
-async def _zmtp_send_pilot(send: Any, msg: bytes, seconds: float) -> int:
-    t_end = time.perf_counter() + seconds
-    k = 0
-    while True:
-        await send(msg)
-        k += 1
-        if not k & 63 and time.perf_counter() >= t_end:
-            break
-    await send(b"")
-    return k
-
-
-async def _zmtp_send_timed(send: Any, msg: bytes, n: int, progress: Any, slot: int = 1) -> None:
-    left = n
-    while left:
-        c = CHUNK if left > CHUNK else left
-        for _ in range(c):
-            await send(msg)
-        left -= c
-        progress[slot] = n - left
+    trio.run(main)
 
 
 def _zmtp_thr_receiver(
@@ -567,28 +210,17 @@ def _zmtp_thr_receiver(
     ipc_dir: str | None,
     curve: dict[str, bytes] | None = None,
 ) -> None:
-    import trio
-
     import zmtp
 
-    async def main() -> None:
-        async with zmtp.Context() as ctx:
-            sock = ctx.socket(zmtp.PULL, **_zmtp_curve(curve, server=True))
-            progress[0] = PH_BIND
-            endpoint = await sock.bind(_bind_endpoint(transport, ipc_dir))
-            conn.send(("ready", endpoint))
-            progress[0] = PH_PILOT
-            recv = sock.recv
-            k, dt = await _zmtp_recv_pilot(recv, size)
-            n = _calibrate((k - 1) / dt if k > 1 and dt > 0 else 0.0, p)
-            conn.send(("pilot", k, dt, n))
-            progress[0] = PH_MAIN
-            elapsed = await _zmtp_recv_timed(recv, size, n, progress)
-            progress[0] = PH_CLOSE
-            conn.send(("result", n, elapsed, _maxrss_kb()))
-            await sock.close(linger=0)
+    async def body(ctx: Any) -> None:
+        sock = ctx.socket(zmtp.PULL, **_zmtp_curve(curve, server=True))
+        progress[0] = PH_BIND
+        conn.send(("ready", await sock.bind(bind_endpoint(transport, ipc_dir))))
+        n, elapsed = await arecv_case(conn, progress, sock.recv, size, p)
+        report_result(conn, n, elapsed)
+        await sock.close(linger=0)
 
-    trio.run(main)
+    _trio(body)
 
 
 def _zmtp_thr_sender(
@@ -599,81 +231,53 @@ def _zmtp_thr_sender(
     p: dict[str, Any],
     curve: dict[str, bytes] | None = None,
 ) -> None:
-    import trio
-
     import zmtp
 
-    async def main() -> None:
-        async with zmtp.Context() as ctx:
-            sock = ctx.socket(zmtp.PUSH, **_zmtp_curve(curve, server=False))
-            progress[0] = PH_CONNECT
-            monitor = sock.monitor(zmtp.Event.HANDSHAKE_SUCCEEDED)
-            await sock.connect(endpoint)
-            await _zmtp_wait_handshake(monitor, p["handshake_timeout"])
-            conn.send(("connected",))
-            progress[0] = PH_PILOT
-            msg = _payload(size)
-            send = sock.send
-            k = await _zmtp_send_pilot(send, msg, p["pilot"])
-            conn.send(("pilot_sent", k))
-            progress[0] = PH_WAIT
-            cmd = await _arecv(conn)
-            progress[0] = PH_MAIN
-            await _zmtp_send_timed(send, msg, cmd[1], progress)
-            conn.send(("sent", cmd[1]))
-            progress[0] = PH_WAIT
-            await _arecv(conn)  # "exit": the receiver has everything
-            progress[0] = PH_CLOSE
-            await sock.close(linger=0)
-            conn.send(("closed", _maxrss_kb()))
+    async def body(ctx: Any) -> None:
+        sock = ctx.socket(zmtp.PUSH, **_zmtp_curve(curve, server=False))
+        progress[0] = PH_CONNECT
+        await _zmtp_connect(sock, endpoint, p["handshake_timeout"])
+        conn.send(("connected",))
+        await asend_case(conn, progress, sock.send, size, p, _arecv)
+        await sock.close(linger=0)
+        conn.send(("closed", maxrss_kb()))
 
-    trio.run(main)
+    _trio(body)
 
 
 def _zmtp_inproc(conn: Connection, progress: Any, size: int, p: dict[str, Any]) -> None:
+    """Both ends in one process: the receiver here, the sender in a task."""
     import trio
 
     import zmtp
 
-    async def main() -> None:
-        async with zmtp.Context() as ctx:
-            pull = ctx.socket(zmtp.PULL)
-            push = ctx.socket(zmtp.PUSH)
-            await pull.bind("inproc://bench")
-            await push.connect("inproc://bench")
-            go = trio.Event()
-            count: list[int] = []
+    async def body(ctx: Any) -> None:
+        pull = ctx.socket(zmtp.PULL)
+        push = ctx.socket(zmtp.PUSH)
+        await pull.bind("inproc://bench")
+        await push.connect("inproc://bench")
+        go = trio.Event()
+        count: list[int] = []
 
-            async def sender() -> None:
-                msg = _payload(size)
-                send = push.send
-                await _zmtp_send_pilot(send, msg, p["pilot"])
-                await go.wait()
-                await _zmtp_send_timed(send, msg, count[0], progress, 2)
+        async def sender() -> None:
+            msg = payload(size)
+            send = push.send
+            await asend_pilot(send, msg, p["pilot"])
+            await go.wait()
+            await asend_timed(send, msg, count[0], progress, 2)
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(sender)
-                progress[0] = PH_PILOT
-                recv = pull.recv
-                k, dt = await _zmtp_recv_pilot(recv, size)
-                n = _calibrate((k - 1) / dt if k > 1 and dt > 0 else 0.0, p)
-                conn.send(("pilot", k, dt, n))
-                count.append(n)
-                go.set()
-                progress[0] = PH_MAIN
-                elapsed = await _zmtp_recv_timed(recv, size, n, progress)
-                progress[0] = PH_CLOSE
-            conn.send(("result", n, elapsed, _maxrss_kb()))
-            await push.close(linger=0)
-            await pull.close(linger=0)
+        def started(n: int) -> None:
+            count.append(n)
+            go.set()
 
-    trio.run(main)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sender)
+            n, elapsed = await arecv_case(conn, progress, pull.recv, size, p, started=started)
+        report_result(conn, n, elapsed)
+        await push.close(linger=0)
+        await pull.close(linger=0)
 
-
-def _zmtp_socket_types(pattern: str) -> tuple[Any, Any]:
-    import zmtp
-
-    return (zmtp.REQ, zmtp.REP) if pattern == "reqrep" else (zmtp.DEALER, zmtp.DEALER)
+    _trio(body)
 
 
 def _zmtp_lat_server(conn: Connection, progress: Any, pattern: str) -> None:
@@ -681,186 +285,38 @@ def _zmtp_lat_server(conn: Connection, progress: Any, pattern: str) -> None:
 
     import zmtp
 
-    async def main() -> None:
-        async with zmtp.Context() as ctx:
-            sock = ctx.socket(_zmtp_socket_types(pattern)[1])
-            progress[0] = PH_BIND
-            endpoint = await sock.bind("tcp://127.0.0.1:*")
-            conn.send(("ready", endpoint))
-            progress[0] = PH_MAIN
-            recv, send = sock.recv, sock.send
-            while True:
-                msg = await recv()
-                await send(msg)
-                if not msg:
-                    break
-            progress[0] = PH_CLOSE
-            with trio.move_on_after(1):
-                await sock.close()
-            conn.send(("closed", _maxrss_kb()))
+    async def body(ctx: Any) -> None:
+        sock = ctx.socket(getattr(zmtp, socket_names(pattern)[1]))
+        progress[0] = PH_BIND
+        conn.send(("ready", await sock.bind("tcp://127.0.0.1:*")))
+        progress[0] = PH_MAIN
+        await aecho(sock.recv, sock.send)
+        progress[0] = PH_CLOSE
+        with trio.move_on_after(1):
+            await sock.close()
+        conn.send(("closed", maxrss_kb()))
 
-    trio.run(main)
+    _trio(body)
 
 
 def _zmtp_lat_client(
     conn: Connection, progress: Any, pattern: str, endpoint: str, p: dict[str, Any]
 ) -> None:
-    import trio
-
     import zmtp
 
-    async def main() -> None:
-        async with zmtp.Context() as ctx:
-            sock = ctx.socket(_zmtp_socket_types(pattern)[0])
-            progress[0] = PH_CONNECT
-            monitor = sock.monitor(zmtp.Event.HANDSHAKE_SUCCEEDED)
-            await sock.connect(endpoint)
-            await _zmtp_wait_handshake(monitor, p["handshake_timeout"])
-            msg = _payload(LATENCY_SIZE)
-            recv, send = sock.recv, sock.send
-            progress[0] = PH_PILOT
-            for _ in range(p["warmup"]):
-                await send(msg)
-                await recv()
-            progress[0] = PH_MAIN
-            clock = time.perf_counter_ns
-            samples = []
-            t_end = time.perf_counter() + p["lat_max_seconds"]
-            for i in range(p["round_trips"]):
-                t0 = clock()
-                await send(msg)
-                reply = await recv()
-                samples.append(clock() - t0)
-                if len(reply) != LATENCY_SIZE:
-                    raise _bad(reply, LATENCY_SIZE)
-                if not i & 255:
-                    progress[1] = i
-                    if time.perf_counter() > t_end:
-                        break
-            progress[0] = PH_CLOSE
-            await send(b"")
-            await recv()
-            conn.send(("result", samples, _maxrss_kb()))
-            await sock.close(linger=0)
-
-    trio.run(main)
-
-
-# -- PUB -> SUB fan-out (both implementations) ----------------------------------------
-#
-# The publisher is an XPUB with xpub_verbose (it hears every subscriber's subscription,
-# so the pilot starts only once all N are subscribed) and xpub_nodrop (it waits at a
-# full subscriber instead of dropping, so every subscriber receives every message and
-# the count is exact). It binds; one subscriber process connects N SUB sockets, each
-# subscribed to b"", and reads the stream from each in turn: message i on every socket,
-# then message i + 1. It times from the first message on the first socket to the last
-# message on the last socket.
-
-
-def _fanout_check(msg: Any, size: int) -> None:
-    if len(msg) != size:
-        raise _bad(msg, size)
-
-
-def _pyzmq_fanout_publisher(
-    conn: Connection,
-    progress: Any,
-    transport: str,
-    size: int,
-    nsubs: int,
-    p: dict[str, Any],
-    ipc_dir: str | None,
-) -> None:
-    import zmq
-
-    ctx = zmq.Context()
-    sock = ctx.socket(zmq.XPUB)
-    try:
-        sock.setsockopt(zmq.XPUB_VERBOSE, 1)
-        sock.setsockopt(zmq.XPUB_NODROP, 1)
-        progress[0] = PH_BIND
-        sock.bind(_bind_endpoint(transport, ipc_dir))
-        conn.send(("ready", sock.getsockopt_string(zmq.LAST_ENDPOINT)))
+    async def body(ctx: Any) -> None:
+        sock = ctx.socket(getattr(zmtp, socket_names(pattern)[0]))
         progress[0] = PH_CONNECT
-        sock.rcvtimeo = int(p["handshake_timeout"] * 1000)
-        for _ in range(nsubs):
-            if sock.recv()[:1] != b"\x01":
-                raise BadMessage("expected a subscription")
-        conn.send(("subscribed",))
-        progress[0] = PH_PILOT
-        msg = _payload(size)
-        send = sock.send
-        k = _pyzmq_send_pilot(send, msg, p["pilot"])
-        conn.send(("pilot_sent", k))
-        progress[0] = PH_WAIT
-        cmd = conn.recv()
-        progress[0] = PH_MAIN
-        _pyzmq_send_timed(send, msg, cmd[1], progress)
-        conn.send(("sent", cmd[1]))
-        progress[0] = PH_WAIT
-        conn.recv()  # "exit": the subscribers have everything
-        progress[0] = PH_CLOSE
-        conn.send(("closed", _maxrss_kb()))
-    finally:
-        sock.close(linger=0)
-        ctx.term()
+        await _zmtp_connect(sock, endpoint, p["handshake_timeout"])
+        samples = await around_trips(sock.send, sock.recv, p, progress)
+        conn.send(("result", samples, maxrss_kb()))
+        await sock.close(linger=0)
+
+    _trio(body)
 
 
-def _pyzmq_fanout_subscribers(
-    conn: Connection, progress: Any, endpoint: str, size: int, nsubs: int, p: dict[str, Any]
-) -> None:
-    import zmq
-
-    ctx = zmq.Context()
-    socks = [ctx.socket(zmq.SUB) for _ in range(nsubs)]
-    try:
-        progress[0] = PH_CONNECT
-        for sock in socks:
-            sock.setsockopt(zmq.SUBSCRIBE, b"")
-            _pyzmq_connect(sock, endpoint, p["handshake_timeout"])
-        conn.send(("connected",))
-        progress[0] = PH_PILOT
-        recvs = [_pyzmq_recv_fn(sock, p) for sock in socks]
-        first, rest = recvs[0], recvs[1:]
-        # The pilot, up to its empty marker (on every socket).
-        msg = first()
-        t0 = time.perf_counter()
-        k = 0
-        while True:
-            for recv in rest:
-                if len(recv()) != len(msg):
-                    raise BadMessage("the subscribers disagree on the stream")
-            if not len(msg):
-                break
-            _fanout_check(msg, size)
-            k += 1
-            msg = first()
-        dt = time.perf_counter() - t0
-        n = _calibrate((k - 1) / dt if k > 1 and dt > 0 else 0.0, p)
-        conn.send(("pilot", k, dt, n))
-        progress[0] = PH_MAIN
-        msg = first()
-        t0 = time.perf_counter()
-        _fanout_check(msg, size)
-        for recv in rest:
-            _fanout_check(recv(), size)
-        left = n - 1
-        while left:
-            c = CHUNK if left > CHUNK else left
-            for _ in range(c):
-                for recv in recvs:
-                    msg = recv()
-                    if len(msg) != size:
-                        raise _bad(msg, size)
-            left -= c
-            progress[1] = n - left
-        elapsed = time.perf_counter() - t0
-        progress[0] = PH_CLOSE
-        conn.send(("result", n, elapsed, _maxrss_kb()))
-    finally:
-        for sock in socks:
-            sock.close(linger=0)
-        ctx.term()
+# The fan-out programs: an XPUB publisher and N SUB sockets in one subscriber process;
+# zmtp._bench_common says how pyzmq's do it, and these do the same.
 
 
 def _zmtp_fanout_publisher(
@@ -876,341 +332,54 @@ def _zmtp_fanout_publisher(
 
     import zmtp
 
-    async def main() -> None:
-        async with zmtp.Context() as ctx:
-            sock = ctx.socket(zmtp.XPUB, xpub_verbose=True, xpub_nodrop=True)
-            progress[0] = PH_BIND
-            endpoint = await sock.bind(_bind_endpoint(transport, ipc_dir))
-            conn.send(("ready", endpoint))
-            progress[0] = PH_CONNECT
-            with trio.fail_after(p["handshake_timeout"]):
-                for _ in range(nsubs):
-                    if (await sock.recv())[:1] != b"\x01":
-                        raise BadMessage("expected a subscription")
-            conn.send(("subscribed",))
-            progress[0] = PH_PILOT
-            msg = _payload(size)
-            send = sock.send
-            k = await _zmtp_send_pilot(send, msg, p["pilot"])
-            conn.send(("pilot_sent", k))
-            progress[0] = PH_WAIT
-            cmd = await _arecv(conn)
-            progress[0] = PH_MAIN
-            await _zmtp_send_timed(send, msg, cmd[1], progress)
-            conn.send(("sent", cmd[1]))
-            progress[0] = PH_WAIT
-            await _arecv(conn)  # "exit": the subscribers have everything
-            progress[0] = PH_CLOSE
-            await sock.close(linger=0)
-            conn.send(("closed", _maxrss_kb()))
+    async def body(ctx: Any) -> None:
+        sock = ctx.socket(zmtp.XPUB, xpub_verbose=True, xpub_nodrop=True)
+        progress[0] = PH_BIND
+        conn.send(("ready", await sock.bind(bind_endpoint(transport, ipc_dir))))
+        progress[0] = PH_CONNECT
+        with trio.fail_after(p["handshake_timeout"]):
+            for _ in range(nsubs):
+                if (await sock.recv())[:1] != b"\x01":
+                    raise BadMessage("expected a subscription")
+        conn.send(("subscribed",))
+        await asend_case(conn, progress, sock.send, size, p, _arecv)
+        await sock.close(linger=0)
+        conn.send(("closed", maxrss_kb()))
 
-    trio.run(main)
+    _trio(body)
 
 
 def _zmtp_fanout_subscribers(
     conn: Connection, progress: Any, endpoint: str, size: int, nsubs: int, p: dict[str, Any]
 ) -> None:
-    import trio
-
     import zmtp
 
-    async def main() -> None:
-        async with zmtp.Context() as ctx:
-            socks = [ctx.socket(zmtp.SUB, subscribe=b"") for _ in range(nsubs)]
-            progress[0] = PH_CONNECT
-            for sock in socks:
-                monitor = sock.monitor(zmtp.Event.HANDSHAKE_SUCCEEDED)
-                await sock.connect(endpoint)
-                await _zmtp_wait_handshake(monitor, p["handshake_timeout"])
-            conn.send(("connected",))
-            progress[0] = PH_PILOT
-            recvs = [sock.recv for sock in socks]
-            first, rest = recvs[0], recvs[1:]
-            msg = await first()
-            t0 = time.perf_counter()
-            k = 0
-            while True:
-                for recv in rest:
-                    if len(await recv()) != len(msg):
-                        raise BadMessage("the subscribers disagree on the stream")
-                if not len(msg):
-                    break
-                _fanout_check(msg, size)
-                k += 1
-                msg = await first()
-            dt = time.perf_counter() - t0
-            n = _calibrate((k - 1) / dt if k > 1 and dt > 0 else 0.0, p)
-            conn.send(("pilot", k, dt, n))
-            progress[0] = PH_MAIN
-            msg = await first()
-            t0 = time.perf_counter()
-            _fanout_check(msg, size)
-            for recv in rest:
-                _fanout_check(await recv(), size)
-            left = n - 1
-            while left:
-                c = CHUNK if left > CHUNK else left
-                for _ in range(c):
-                    for recv in recvs:
-                        msg = await recv()
-                        if len(msg) != size:
-                            raise _bad(msg, size)
-                left -= c
-                progress[1] = n - left
-            elapsed = time.perf_counter() - t0
-            progress[0] = PH_CLOSE
-            conn.send(("result", n, elapsed, _maxrss_kb()))
-            for sock in socks:
-                await sock.close(linger=0)
+    async def body(ctx: Any) -> None:
+        socks = [ctx.socket(zmtp.SUB, subscribe=b"") for _ in range(nsubs)]
+        progress[0] = PH_CONNECT
+        for sock in socks:
+            await _zmtp_connect(sock, endpoint, p["handshake_timeout"])
+        conn.send(("connected",))
+        recvs = [sock.recv for sock in socks]
+        loops = (afanout_pilot, afanout_timed)
+        n, elapsed = await arecv_case(conn, progress, recvs, size, p, loops)
+        report_result(conn, n, elapsed)
+        for sock in socks:
+            await sock.close(linger=0)
 
-    trio.run(main)
+    _trio(body)
 
 
-ROLES = {
-    ("pyzmq", "receiver"): _pyzmq_thr_receiver,
-    ("pyzmq", "sender"): _pyzmq_thr_sender,
-    ("pyzmq", "inproc"): _pyzmq_inproc,
-    ("pyzmq", "server"): _pyzmq_lat_server,
-    ("pyzmq", "client"): _pyzmq_lat_client,
+ROLES: dict[tuple[str, str], Program] = {
+    **blocking_roles(PYZMQ),
     ("zmtp", "receiver"): _zmtp_thr_receiver,
     ("zmtp", "sender"): _zmtp_thr_sender,
     ("zmtp", "inproc"): _zmtp_inproc,
     ("zmtp", "server"): _zmtp_lat_server,
     ("zmtp", "client"): _zmtp_lat_client,
-    ("pyzmq", "publisher"): _pyzmq_fanout_publisher,
-    ("pyzmq", "subscribers"): _pyzmq_fanout_subscribers,
     ("zmtp", "publisher"): _zmtp_fanout_publisher,
     ("zmtp", "subscribers"): _zmtp_fanout_subscribers,
 }
-
-
-# =====================================================================================
-# The parent: running cases with deadlines
-# =====================================================================================
-
-
-class CaseError(Exception):
-    pass
-
-
-class Child:
-    """One child process, its pipe and its shared progress counters."""
-
-    def __init__(self, mp: Any, impl: str, role: str, alarm: int, args: tuple[Any, ...]) -> None:
-        self.name = f"{impl} {role}"
-        self.conn, child_conn = mp.Pipe()
-        # [phase, messages done, messages done by an in-process sender]
-        self.progress = mp.Array("q", 3, lock=False)
-        self.proc = mp.Process(
-            target=_child_main,
-            args=(alarm, ROLES[impl, role], child_conn, self.progress, args),
-            name=self.name,
-            daemon=True,
-        )
-        self.proc.start()
-        child_conn.close()
-        self.inbox: list[tuple[Any, ...]] = []
-        self.dead = False
-
-    def state(self) -> str:
-        phase = self.progress[0]
-        name = PHASES[phase] if 0 <= phase < len(PHASES) else str(phase)
-        text = f"{self.name}: {name}"
-        if self.progress[1]:
-            text += f", {self.progress[1]} msgs"
-        if self.progress[2]:
-            text += f" (sender thread/task {self.progress[2]} msgs)"
-        if self.proc.exitcode is not None:
-            text += f", exited {self.proc.exitcode}"
-        return text
-
-    def _pull(self) -> None:
-        """Move whatever the child sent into the inbox; raise on a reported error."""
-        while not self.dead:
-            try:
-                if not self.conn.poll():
-                    break
-                msg = self.conn.recv()
-            except (EOFError, OSError):
-                self.dead = True
-                break
-            if msg[0] == "error":
-                raise CaseError(f"{self.name}: {msg[1]}")
-            self.inbox.append(msg)
-
-    def stop(self, grace: float) -> bool:
-        """Wait up to ``grace`` s for the process to end, then kill it. True if it
-        ended on its own."""
-        self.proc.join(grace)
-        ended = not self.proc.is_alive()
-        if not ended:
-            self.proc.kill()
-            self.proc.join(5)
-        self.conn.close()
-        return ended
-
-
-class Session:
-    """The children of one case, waited on together against one deadline."""
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self.children: list[Child] = []
-
-    def add(self, child: Child) -> Child:
-        self.children.append(child)
-        return child
-
-    def expect(self, child: Child, tag: str) -> tuple[Any, ...]:
-        while True:
-            exited = [c for c in self.children if c.proc.exitcode is not None]
-            for c in self.children:
-                c._pull()
-            for i, msg in enumerate(child.inbox):
-                if msg[0] == tag:
-                    del child.inbox[i]
-                    return msg
-            for c in exited:
-                if c is child or c.proc.exitcode != 0:
-                    raise CaseError(
-                        f"{c.name} exited with code {c.proc.exitcode} "
-                        f"before {tag!r} ({self.states()})"
-                    )
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                raise CaseError(f"timeout waiting for {child.name} {tag!r} ({self.states()})")
-            waitables: list[Any] = []
-            for c in self.children:
-                if not c.dead:
-                    waitables.append(c.conn)
-                if c.proc.exitcode is None:
-                    waitables.append(c.proc.sentinel)
-            mp_wait(waitables, min(left, 0.5))
-
-    def states(self) -> str:
-        return "; ".join(c.state() for c in self.children)
-
-    def close(self, grace: float) -> list[str]:
-        """Stop every child; the names of those that had to be killed."""
-        killed = []
-        for c in self.children:
-            if not c.stop(grace):
-                killed.append(c.state())
-        return killed
-
-
-@dataclass
-class ThrResult:
-    transport: str
-    size: int
-    impl: str
-    count: int = 0
-    seconds: float = 0.0
-    msgs_per_s: float = 0.0
-    mb_per_s: float = 0.0
-    pilot_count: int = 0
-    pilot_msgs_per_s: float = 0.0
-    maxrss_kb: dict[str, int] = field(default_factory=dict)
-    error: str = ""
-    warnings: list[str] = field(default_factory=list)
-    #: msgs/s of every repetition (the figures above are those of the median one).
-    runs: list[float] = field(default_factory=list)
-
-
-@dataclass
-class LatResult:
-    pattern: str
-    impl: str
-    round_trips: int = 0
-    p50_us: float = 0.0
-    p99_us: float = 0.0
-    min_us: float = 0.0
-    mean_us: float = 0.0
-    maxrss_kb: dict[str, int] = field(default_factory=dict)
-    error: str = ""
-    warnings: list[str] = field(default_factory=list)
-    #: p50 of every repetition (the figures above pool the samples of all of them).
-    runs: list[float] = field(default_factory=list)
-    samples: list[int] = field(default_factory=list, repr=False)
-
-    def compute(self) -> None:
-        samples = sorted(self.samples)
-        self.round_trips = len(samples)
-        self.p50_us = _percentile(samples, 50)
-        self.p99_us = _percentile(samples, 99)
-        self.min_us = samples[0] / 1000
-        self.mean_us = sum(samples) / len(samples) / 1000
-
-    def to_json(self) -> dict[str, Any]:
-        doc = asdict(self)
-        del doc["samples"]
-        return doc
-
-
-def _fill_thr(res: ThrResult, pilot: tuple[Any, ...], result: tuple[Any, ...]) -> None:
-    _, k, dt, _ = pilot
-    _, n, elapsed, rss = result
-    res.pilot_count = k
-    res.pilot_msgs_per_s = (k - 1) / dt if k > 1 and dt > 0 else 0.0
-    res.count = n
-    res.seconds = elapsed
-    res.msgs_per_s = (n - 1) / elapsed if elapsed > 0 else 0.0
-    res.mb_per_s = res.msgs_per_s * res.size / 1e6
-    res.runs.append(res.msgs_per_s)
-    res.maxrss_kb["receiver"] = rss
-
-
-def run_thr(
-    mp: Any,
-    impl: str,
-    transport: str,
-    size: int,
-    p: dict[str, Any],
-    curve: dict[str, bytes] | None = None,
-) -> ThrResult:
-    """One run of a throughput case; with ``curve`` (the keys of :func:`curve_keys`),
-    over CURVE, the receiver being the server (tcp and ipc only)."""
-    res = ThrResult(transport, size, impl)
-    session = Session(time.monotonic() + p["timeout"])
-    alarm = int(p["timeout"]) + 30
-    ipc_dir = tempfile.mkdtemp(prefix="zmtp-bench-") if transport == "ipc" else None
-    grace = 10.0
-    try:
-        if transport == "inproc":
-            child = session.add(Child(mp, impl, "inproc", alarm, (size, p)))
-            pilot = session.expect(child, "pilot")
-            _fill_thr(res, pilot, session.expect(child, "result"))
-        else:
-            receiver = session.add(
-                Child(mp, impl, "receiver", alarm, (transport, size, p, ipc_dir, curve))
-            )
-            _, endpoint = session.expect(receiver, "ready")
-            sender = session.add(Child(mp, impl, "sender", alarm, (endpoint, size, p, curve)))
-            pilot = session.expect(receiver, "pilot")
-            session.expect(sender, "pilot_sent")
-            sender.conn.send(("go", pilot[3]))
-            result = session.expect(receiver, "result")
-            _fill_thr(res, pilot, result)
-            session.expect(sender, "sent")
-            sender.conn.send(("exit",))
-            session.deadline = max(session.deadline, time.monotonic() + 10)
-            try:
-                res.maxrss_kb["sender"] = session.expect(sender, "closed")[1]
-            except CaseError as exc:
-                res.warnings.append(f"after the timed run: {exc}")
-    except CaseError as exc:
-        res.error = str(exc)
-        grace = 0.5
-    except Exception as exc:  # a bug of this script: report it in the row, go on
-        res.error = f"benchmark: {_describe(exc)}"
-        grace = 0.5
-    finally:
-        for state in session.close(grace):
-            if not res.error:
-                res.warnings.append(f"killed, it did not exit: {state}")
-        if ipc_dir is not None:
-            shutil.rmtree(ipc_dir, ignore_errors=True)
-    return res
 
 
 def curve_keys(impl: str) -> dict[str, bytes]:
@@ -1234,127 +403,6 @@ def curve_keys(impl: str) -> dict[str, bytes]:
     }
 
 
-def _percentile(sorted_ns: list[int], pct: float) -> float:
-    """Nearest-rank percentile, in µs."""
-    idx = max(0, math.ceil(pct / 100 * len(sorted_ns)) - 1)
-    return sorted_ns[idx] / 1000
-
-
-def run_lat(mp: Any, impl: str, pattern: str, p: dict[str, Any]) -> LatResult:
-    res = LatResult(pattern, impl)
-    session = Session(time.monotonic() + p["timeout"] + p["lat_max_seconds"])
-    alarm = int(p["timeout"] + p["lat_max_seconds"]) + 30
-    grace = 10.0
-    try:
-        server = session.add(Child(mp, impl, "server", alarm, (pattern,)))
-        _, endpoint = session.expect(server, "ready")
-        client = session.add(Child(mp, impl, "client", alarm, (pattern, endpoint, p)))
-        _, samples, rss = session.expect(client, "result")
-        res.samples = samples
-        res.compute()
-        res.runs.append(res.p50_us)
-        res.maxrss_kb["client"] = rss
-        try:
-            res.maxrss_kb["server"] = session.expect(server, "closed")[1]
-        except CaseError as exc:
-            res.warnings.append(f"after the timed run: {exc}")
-    except CaseError as exc:
-        res.error = str(exc)
-        grace = 0.5
-    except Exception as exc:
-        res.error = f"benchmark: {_describe(exc)}"
-        grace = 0.5
-    finally:
-        for state in session.close(grace):
-            if not res.error:
-                res.warnings.append(f"killed, it did not exit: {state}")
-    return res
-
-
-@dataclass
-class FanoutResult(ThrResult):
-    """A fan-out case: ``msgs_per_s`` is the rate at which every one of ``subscribers``
-    received the stream; ``deliveries_per_s`` counts each subscriber's copy."""
-
-    subscribers: int = 1
-    deliveries_per_s: float = 0.0
-
-
-def run_fanout(
-    mp: Any, impl: str, transport: str, size: int, nsubs: int, p: dict[str, Any]
-) -> FanoutResult:
-    res = FanoutResult(transport, size, impl, subscribers=nsubs)
-    session = Session(time.monotonic() + p["timeout"])
-    alarm = int(p["timeout"]) + 30
-    ipc_dir = tempfile.mkdtemp(prefix="zmtp-bench-") if transport == "ipc" else None
-    grace = 10.0
-    try:
-        publisher = session.add(
-            Child(mp, impl, "publisher", alarm, (transport, size, nsubs, p, ipc_dir))
-        )
-        _, endpoint = session.expect(publisher, "ready")
-        subscribers = session.add(Child(mp, impl, "subscribers", alarm, (endpoint, size, nsubs, p)))
-        session.expect(publisher, "subscribed")
-        pilot = session.expect(subscribers, "pilot")
-        session.expect(publisher, "pilot_sent")
-        publisher.conn.send(("go", pilot[3]))
-        result = session.expect(subscribers, "result")
-        _fill_thr(res, pilot, result)
-        res.deliveries_per_s = res.msgs_per_s * nsubs
-        res.maxrss_kb["subscribers"] = res.maxrss_kb.pop("receiver")
-        session.expect(publisher, "sent")
-        publisher.conn.send(("exit",))
-        session.deadline = max(session.deadline, time.monotonic() + 10)
-        try:
-            res.maxrss_kb["publisher"] = session.expect(publisher, "closed")[1]
-        except CaseError as exc:
-            res.warnings.append(f"after the timed run: {exc}")
-    except CaseError as exc:
-        res.error = str(exc)
-        grace = 0.5
-    except Exception as exc:  # a bug of this script: report it in the row, go on
-        res.error = f"benchmark: {_describe(exc)}"
-        grace = 0.5
-    finally:
-        for state in session.close(grace):
-            if not res.error:
-                res.warnings.append(f"killed, it did not exit: {state}")
-        if ipc_dir is not None:
-            shutil.rmtree(ipc_dir, ignore_errors=True)
-    return res
-
-
-def _median_thr(runs: list[ThrResult]) -> ThrResult:
-    """The repetition with the median rate (the lower middle one of an even number);
-    the failed one, if any failed."""
-    if runs[-1].error:
-        failed = runs[-1]
-        failed.runs = [r.msgs_per_s for r in runs[:-1]]
-        return failed
-    ordered = sorted(runs, key=lambda r: r.msgs_per_s)
-    chosen = ordered[(len(ordered) - 1) // 2]
-    chosen.runs = [r.msgs_per_s for r in runs]
-    chosen.warnings = [w for r in runs for w in r.warnings]
-    return chosen
-
-
-def _pool_lat(runs: list[LatResult]) -> LatResult:
-    """All repetitions' samples pooled into one result; the failed one, if any failed."""
-    if runs[-1].error:
-        failed = runs[-1]
-        failed.runs = [r.p50_us for r in runs[:-1]]
-        return failed
-    pooled = LatResult(runs[0].pattern, runs[0].impl)
-    for r in runs:
-        pooled.samples.extend(r.samples)
-        pooled.runs.extend(r.runs)
-        pooled.warnings.extend(r.warnings)
-        for role, kb in r.maxrss_kb.items():
-            pooled.maxrss_kb[role] = max(kb, pooled.maxrss_kb.get(role, 0))
-    pooled.compute()
-    return pooled
-
-
 def zmtp_has_reqrep() -> bool:
     """True once zmtp implements REQ and REP: a socket of each can be made and closed
     in a trio run. Why not, if not, goes to stderr."""
@@ -1370,7 +418,7 @@ def zmtp_has_reqrep() -> bool:
 
         trio.run(probe)
     except Exception as exc:
-        _progress(f"latency falls back to DEALER↔DEALER: zmtp REQ/REP: {_describe(exc)}")
+        progress_line(f"latency falls back to DEALER↔DEALER: zmtp REQ/REP: {describe(exc)}")
         return False
     return True
 
@@ -1447,63 +495,80 @@ class Filter:
         )
 
 
-def fmt_rate(x: float) -> str:
-    if x >= 1e6:
-        return f"{x / 1e6:.2f} M"
-    if x >= 1e4:
-        return f"{x / 1e3:.1f} k"
-    return f"{x:,.0f}"
-
-
-def fmt_mb(x: float) -> str:
-    if x >= 100:
-        return f"{x:,.0f}"
-    if x >= 10:
-        return f"{x:.1f}"
-    return f"{x:.2f}"
-
-
-def fmt_us(x: float) -> str:
-    return f"{x:,.1f}"
-
-
 def _cell_error(text: str, limit: int) -> str:
     text = "error: " + text.replace("|", "/").replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _ratio(a: float, b: float) -> float | None:
-    return a / b if a > 0 and b > 0 else None
-
-
-def fmt_ratio(r: float | None) -> str:
-    return "-" if r is None else f"{r:.2f}x"
-
-
-def md_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def thr_row(
-    transport: str, size: int, results: dict[str, ThrResult], limit: int
+def side_row(
+    lead: list[str],
+    results: dict[str, Any],
+    values: Callable[[Any], list[str]],
+    limit: int,
+    attrs: tuple[str, ...] = ("msgs_per_s",),
 ) -> tuple[list[str], float | None]:
-    row = [transport, size_label(size)]
+    """A table row: ``lead``, then pyzmq's and zmtp's cells (``values`` of each
+    result), then the zmtp/pyzmq ratio of each of ``attrs``; and the first ratio."""
+    row = list(lead)
     for impl in IMPLS:
-        r = results.get(impl)
-        if r is None:
-            row += ["-", "-"]
-        elif r.error:
-            row += [_cell_error(r.error, limit), ""]
-        else:
-            row += [fmt_rate(r.msgs_per_s), fmt_mb(r.mb_per_s)]
+        row += cells(results.get(impl), values, lambda text: _cell_error(text, limit))
     a, b = results.get("zmtp"), results.get("pyzmq")
-    ratio = None
-    if a is not None and b is not None and not a.error and not b.error:
-        ratio = _ratio(a.msgs_per_s, b.msgs_per_s)
-    row.append(fmt_ratio(ratio))
-    return row, ratio
+    ratios = [compare(a, b, attr) for attr in attrs]
+    row += [fmt_ratio(r) for r in ratios]
+    return row, ratios[0]
+
+
+def _fanout_values(r: FanoutResult) -> list[str]:
+    return [fmt_rate(r.msgs_per_s), fmt_rate(r.deliveries_per_s)]
+
+
+def _what_thr(r: ThrResult) -> str:
+    return (
+        f"{fmt_rate(r.msgs_per_s)} msgs/s, {fmt_mb(r.mb_per_s)} MB/s "
+        f"({r.count} msgs in {r.seconds:.2f} s)"
+    )
+
+
+def _what_lat(r: LatResult) -> str:
+    return f"p50 {fmt_us(r.p50_us)} µs, p99 {fmt_us(r.p99_us)} µs ({r.round_trips} round trips)"
+
+
+def _what_fanout(r: FanoutResult) -> str:
+    return (
+        f"{fmt_rate(r.msgs_per_s)} msgs/s to each, {fmt_rate(r.deliveries_per_s)} "
+        f"deliveries/s ({r.count} msgs in {r.seconds:.2f} s)"
+    )
+
+
+class _Steps:
+    """Runs cases, numbering them in the progress lines (``[step/total]``)."""
+
+    def __init__(self, total: int) -> None:
+        self.step = 0
+        self.total = total
+
+    def measure(
+        self,
+        impls: list[str],
+        repeat: int,
+        run: Callable[[str], Res],
+        name: str,
+        what: Callable[[Res], str],
+        combine: Callable[[list[Res]], Res],
+    ) -> dict[str, Res]:
+        """The runs of each implementation (see ``alternate``), combined into one."""
+
+        def report(impl: str, rep: int, r: Res, took: float) -> None:
+            self.step += 1
+            text = f"error: {r.error}" if r.error else what(r)
+            progress_line(
+                f"[{self.step}/{self.total}] {name} {impl} #{rep + 1}: {text} [{took:.1f} s]"
+            )
+            for w in r.warnings:
+                progress_line(f"    warning: {w}")
+
+        runs = alternate(impls, repeat, run, report)
+        return {impl: combine(rs) for impl, rs in runs.items()}
 
 
 THR_HEADER = [
@@ -1525,8 +590,6 @@ LAT_HEADER = [
     "p50 zmtp/pyzmq",
     "p99 zmtp/pyzmq",
 ]
-
-
 FANOUT_HEADER = [
     "subscribers",
     "size",
@@ -1538,52 +601,8 @@ FANOUT_HEADER = [
 ]
 
 
-def fanout_row(
-    nsubs: int, size: int, results: dict[str, ThrResult], limit: int
-) -> tuple[list[str], float | None]:
-    row = [str(nsubs), size_label(size)]
-    for impl in IMPLS:
-        r = results.get(impl)
-        if r is None:
-            row += ["-", "-"]
-        elif r.error:
-            row += [_cell_error(r.error, limit), ""]
-        else:
-            row += [fmt_rate(r.msgs_per_s), fmt_rate(r.msgs_per_s * nsubs)]
-    a, b = results.get("zmtp"), results.get("pyzmq")
-    ratio = None
-    if a is not None and b is not None and not a.error and not b.error:
-        ratio = _ratio(a.msgs_per_s, b.msgs_per_s)
-    row.append(fmt_ratio(ratio))
-    return row, ratio
-
-
 def _pattern_label(pattern: str) -> str:
     return "REQ/REP" if pattern == "reqrep" else "DEALER↔DEALER"
-
-
-def lat_row(
-    pattern: str, results: dict[str, LatResult], limit: int
-) -> tuple[list[str], float | None]:
-    row = [f"tcp {_pattern_label(pattern)}", f"{LATENCY_SIZE} B"]
-    for impl in IMPLS:
-        r = results.get(impl)
-        if r is None:
-            row += ["-", "-"]
-        elif r.error:
-            row += [_cell_error(r.error, limit), ""]
-        else:
-            row += [fmt_us(r.p50_us), fmt_us(r.p99_us)]
-    a, b = results.get("zmtp"), results.get("pyzmq")
-    r50 = r99 = None
-    if a is not None and b is not None and not a.error and not b.error:
-        r50, r99 = _ratio(a.p50_us, b.p50_us), _ratio(a.p99_us, b.p99_us)
-    row += [fmt_ratio(r50), fmt_ratio(r99)]
-    return row, r50
-
-
-def _progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def _source_of(module_file: str | None) -> str:
@@ -1633,13 +652,6 @@ def _versions() -> dict[str, str]:
         "zmtp_source": _source_of(zmtp.__file__),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
     }
-
-
-def _loadavg() -> str:
-    try:
-        return f"{os.getloadavg()[0]:.2f}"
-    except OSError:
-        return "?"
 
 
 def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
@@ -1693,21 +705,11 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         help="REQ/REP or DEALER↔DEALER; auto: REQ/REP once zmtp implements it",
     )
     ns = ap.parse_args(argv)
-    quick = ns.quick
-    if ns.seconds is None:
-        ns.seconds = 0.3 if quick else 1.0
-    if ns.pilot is None:
-        ns.pilot = 0.1 if quick else 0.25
-    if ns.timeout is None:
-        ns.timeout = 10.0 if quick else 20.0
-    if ns.round_trips is None:
-        ns.round_trips = 1000 if quick else 5000
-    if ns.warmup is None:
-        ns.warmup = 200 if quick else 1000
+    fill_quick_defaults(ns)
     ns.curve_repeat = ns.repeat
     if ns.repeat is None:
-        ns.repeat = 1 if quick else 3
-        ns.curve_repeat = 1 if quick else CURVE_REPEAT
+        ns.repeat = 1 if ns.quick else 3
+        ns.curve_repeat = 1 if ns.quick else CURVE_REPEAT
     if ns.repeat < 1:
         ap.error("--repeat must be at least 1")
     return ns
@@ -1738,7 +740,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         pattern = "reqrep" if zmtp_has_reqrep() else "dealer"
 
     versions = _versions()
-    load_start = _loadavg()
+    load_start = loadavg()
     print("# zmtp vs pyzmq benchmark\n")
     if "pyzmq" not in available:
         print(
@@ -1746,7 +748,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             "(pip install pyzmq for the side-by-side comparison).\n",
             flush=True,
         )
-        _progress("pyzmq is not installed: measuring zmtp alone")
+        progress_line("pyzmq is not installed: measuring zmtp alone")
     print(
         f"{versions['machine']} (load average {load_start} at start); Python "
         f"{versions['python']}, pyzmq {versions['pyzmq']} (libzmq {versions['libzmq']}), "
@@ -1764,38 +766,31 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         flush=True,
     )
 
-    # (transport, size) -> the implementations to run; ("lat", 64) for latency.
+    def chosen(**case: Any) -> list[str]:
+        return [i for i in available if only.match(impl=i, **case)]
+
+    # (transport, size) -> the implementations to run.
     cases: dict[tuple[str, int], list[str]] = {}
     for t in TRANSPORTS:
         for s in SIZES:
-            chosen = [i for i in available if only.match(kind="thr", transport=t, size=s, impl=i)]
-            if chosen:
-                cases[t, s] = chosen
-    lat_impls = [
-        i for i in available if only.match(kind="lat", transport="tcp", size=LATENCY_SIZE, impl=i)
-    ]
-    run_latency = bool(lat_impls)
+            if impls := chosen(kind="thr", transport=t, size=s):
+                cases[t, s] = impls
+    lat_impls = chosen(kind="lat", transport="tcp", size=LATENCY_SIZE)
     # (subscribers, size) -> the implementations to run (PUB -> SUB fan-out over tcp).
     fanout_cases: dict[tuple[int, int], list[str]] = {}
     for nsubs in FANOUT_SUBS:
         for s in FANOUT_SIZES:
-            chosen = [
-                i
-                for i in available
-                if only.match(kind="fanout", transport="tcp", size=s, impl=i, subs=nsubs)
-            ]
-            if chosen:
-                fanout_cases[nsubs, s] = chosen
+            if impls := chosen(kind="fanout", transport="tcp", size=s, subs=nsubs):
+                fanout_cases[nsubs, s] = impls
     # size -> the implementations to run (PUSH -> PULL over tcp with CURVE).
     curve_cases: dict[int, list[str]] = {}
     for s in CURVE_SIZES:
-        chosen = [i for i in available if only.match(kind="curve", transport="tcp", size=s, impl=i)]
-        if chosen:
-            curve_cases[s] = chosen
+        if impls := chosen(kind="curve", transport="tcp", size=s):
+            curve_cases[s] = impls
     runs_per_repeat = sum(map(len, cases.values())) + len(lat_impls)
     total = (runs_per_repeat + sum(map(len, fanout_cases.values()))) * args.repeat
     total += sum(map(len, curve_cases.values())) * args.curve_repeat
-    step = 0
+    steps = _Steps(total)
     limit = 60
 
     thr_results: list[ThrResult] = []
@@ -1803,39 +798,16 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     failed: dict[tuple[str, str, int], bool] = {}
     if cases:
         print("## Throughput (PUSH → PULL)\n")
-        print("| " + " | ".join(THR_HEADER) + " |")
-        print("|" + "---|" * len(THR_HEADER), flush=True)
+        print(md_head(THR_HEADER), flush=True)
     for (transport, size), impls in cases.items():
-        runs: dict[str, list[ThrResult]] = {impl: [] for impl in impls}
-        # Repetitions alternate the implementations, so drift hits both alike; an
-        # implementation that failed once is not run again for this case.
-        for rep in range(args.repeat):
-            for impl in impls:
-                if runs[impl] and runs[impl][-1].error:
-                    continue
-                step += 1
-                t0 = time.monotonic()
-                r = run_thr(mp, impl, transport, size, p)
-                runs[impl].append(r)
-                took = time.monotonic() - t0
-                what = (
-                    f"error: {r.error}"
-                    if r.error
-                    else f"{fmt_rate(r.msgs_per_s)} msgs/s, {fmt_mb(r.mb_per_s)} MB/s "
-                    f"({r.count} msgs in {r.seconds:.2f} s)"
-                )
-                _progress(
-                    f"[{step}/{total}] {transport} {size_label(size)} {impl} "
-                    f"#{rep + 1}: {what} [{took:.1f} s]"
-                )
-                for w in r.warnings:
-                    _progress(f"    warning: {w}")
-        by_impl = {impl: _median_thr(rs) for impl, rs in runs.items()}
+        run = functools.partial(run_thr, mp, ROLES, transport=transport, size=size, p=p)
+        name = f"{transport} {size_label(size)}"
+        by_impl = steps.measure(impls, args.repeat, run, name, _what_thr, median_thr)
         thr_results.extend(by_impl.values())
-        row, ratio = thr_row(transport, size, by_impl, limit)
+        row, ratio = side_row([transport, size_label(size)], by_impl, thr_values, limit)
         ratios["thr", transport, size] = ratio
         failed["thr", transport, size] = any(r.error for r in by_impl.values())
-        print("| " + " | ".join(row) + " |", flush=True)
+        print(md_row(row), flush=True)
     if cases:
         print()
         if any(t == "inproc" and s >= 65536 for t, s in cases):
@@ -1851,45 +823,27 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         # that implementation's error rows).
         keys: dict[str, dict[str, bytes] | str] = {}
         for impl in available:
-            if any(impl in chosen for chosen in curve_cases.values()):
+            if any(impl in impls for impls in curve_cases.values()):
                 try:
                     keys[impl] = curve_keys(impl)
                 except Exception as exc:
-                    keys[impl] = f"benchmark: curve_keypair: {_describe(exc)}"
+                    keys[impl] = f"benchmark: curve_keypair: {describe(exc)}"
         print("## Throughput with CURVE (PUSH → PULL, tcp, two processes)\n")
-        print("| " + " | ".join(THR_HEADER) + " |")
-        print("|" + "---|" * len(THR_HEADER), flush=True)
+        print(md_head(THR_HEADER), flush=True)
+
+        def run_curve(impl: str, size: int) -> ThrResult:
+            k = keys[impl]
+            if isinstance(k, str):
+                return ThrResult("tcp", size, impl, error=k)
+            return run_thr(mp, ROLES, impl, "tcp", size, p, curve=k)
+
     for size, impls in curve_cases.items():
-        cruns: dict[str, list[ThrResult]] = {impl: [] for impl in impls}
-        for rep in range(args.curve_repeat):
-            for impl in impls:
-                if cruns[impl] and cruns[impl][-1].error:
-                    continue
-                step += 1
-                t0 = time.monotonic()
-                k = keys[impl]
-                if isinstance(k, str):
-                    r = ThrResult("tcp", size, impl, error=k)
-                else:
-                    r = run_thr(mp, impl, "tcp", size, p, curve=k)
-                cruns[impl].append(r)
-                took = time.monotonic() - t0
-                what = (
-                    f"error: {r.error}"
-                    if r.error
-                    else f"{fmt_rate(r.msgs_per_s)} msgs/s, {fmt_mb(r.mb_per_s)} MB/s "
-                    f"({r.count} msgs in {r.seconds:.2f} s)"
-                )
-                _progress(
-                    f"[{step}/{total}] CURVE tcp {size_label(size)} {impl} "
-                    f"#{rep + 1}: {what} [{took:.1f} s]"
-                )
-                for w in r.warnings:
-                    _progress(f"    warning: {w}")
-        by_impl = {impl: _median_thr(rs) for impl, rs in cruns.items()}
+        run = functools.partial(run_curve, size=size)
+        name = f"CURVE tcp {size_label(size)}"
+        by_impl = steps.measure(impls, args.curve_repeat, run, name, _what_thr, median_thr)
         curve_results.extend(by_impl.values())
-        row, _ = thr_row("tcp", size, by_impl, limit)
-        print("| " + " | ".join(row) + " |", flush=True)
+        row, _ = side_row(["tcp", size_label(size)], by_impl, thr_values, limit)
+        print(md_row(row), flush=True)
     if curve_cases:
         n = args.curve_repeat
         print(
@@ -1901,33 +855,14 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         )
 
     lat_results: list[LatResult] = []
-    if run_latency:
-        lat_runs: dict[str, list[LatResult]] = {impl: [] for impl in lat_impls}
-        for rep in range(args.repeat):
-            for impl in lat_impls:
-                if lat_runs[impl] and lat_runs[impl][-1].error:
-                    continue
-                step += 1
-                t0 = time.monotonic()
-                lr = run_lat(mp, impl, pattern, p)
-                lat_runs[impl].append(lr)
-                took = time.monotonic() - t0
-                what = (
-                    f"error: {lr.error}"
-                    if lr.error
-                    else f"p50 {fmt_us(lr.p50_us)} µs, p99 {fmt_us(lr.p99_us)} µs "
-                    f"({lr.round_trips} round trips)"
-                )
-                _progress(
-                    f"[{step}/{total}] latency {_pattern_label(pattern)} {impl} "
-                    f"#{rep + 1}: {what} [{took:.1f} s]"
-                )
-                for w in lr.warnings:
-                    _progress(f"    warning: {w}")
-        by_impl_lat = {impl: _pool_lat(rs) for impl, rs in lat_runs.items()}
+    if lat_impls:
+        run_l = functools.partial(run_lat, mp, ROLES, pattern=pattern, p=p)
+        name = f"latency {_pattern_label(pattern)}"
+        by_impl_lat = steps.measure(lat_impls, args.repeat, run_l, name, _what_lat, pool_lat)
         lat_results.extend(by_impl_lat.values())
         print("## Round-trip latency (tcp, two processes; lower is better)\n")
-        row, r50 = lat_row(pattern, by_impl_lat, limit)
+        lead = [f"tcp {_pattern_label(pattern)}", f"{LATENCY_SIZE} B"]
+        row, r50 = side_row(lead, by_impl_lat, lat_values, limit, ("p50_us", "p99_us"))
         ratios["lat", "tcp", LATENCY_SIZE] = r50
         failed["lat", "tcp", LATENCY_SIZE] = any(r.error for r in by_impl_lat.values())
         print(md_table(LAT_HEADER, [row]) + "\n", flush=True)
@@ -1935,36 +870,16 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     fanout_results: list[FanoutResult] = []
     if fanout_cases:
         print("## Fan-out throughput (XPUB → N SUBs, tcp, two processes)\n")
-        print("| " + " | ".join(FANOUT_HEADER) + " |")
-        print("|" + "---|" * len(FANOUT_HEADER), flush=True)
+        print(md_head(FANOUT_HEADER), flush=True)
     for (nsubs, size), impls in fanout_cases.items():
-        fruns: dict[str, list[ThrResult]] = {impl: [] for impl in impls}
-        for rep in range(args.repeat):
-            for impl in impls:
-                if fruns[impl] and fruns[impl][-1].error:
-                    continue
-                step += 1
-                t0 = time.monotonic()
-                fr = run_fanout(mp, impl, "tcp", size, nsubs, p)
-                fruns[impl].append(fr)
-                took = time.monotonic() - t0
-                what = (
-                    f"error: {fr.error}"
-                    if fr.error
-                    else f"{fmt_rate(fr.msgs_per_s)} msgs/s to each, "
-                    f"{fmt_rate(fr.deliveries_per_s)} deliveries/s "
-                    f"({fr.count} msgs in {fr.seconds:.2f} s)"
-                )
-                _progress(
-                    f"[{step}/{total}] fan-out {nsubs} sub(s) {size_label(size)} {impl} "
-                    f"#{rep + 1}: {what} [{took:.1f} s]"
-                )
-                for w in fr.warnings:
-                    _progress(f"    warning: {w}")
-        by_impl_f = {impl: _median_thr(rs) for impl, rs in fruns.items()}
-        fanout_results.extend(r for r in by_impl_f.values() if isinstance(r, FanoutResult))
-        row, _ = fanout_row(nsubs, size, by_impl_f, limit)
-        print("| " + " | ".join(row) + " |", flush=True)
+        run_f = functools.partial(
+            run_fanout, mp, ROLES, transport="tcp", size=size, nsubs=nsubs, p=p
+        )
+        name = f"fan-out {nsubs} sub(s) {size_label(size)}"
+        by_impl_f = steps.measure(impls, args.repeat, run_f, name, _what_fanout, median_thr)
+        fanout_results.extend(by_impl_f.values())
+        row, _ = side_row([str(nsubs), size_label(size)], by_impl_f, _fanout_values, limit)
+        print(md_row(row), flush=True)
     if fanout_cases:
         print(
             "\nThe publisher waits at a full subscriber (xpub_nodrop) so that every "
@@ -1985,35 +900,26 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             ratio = ratios[kind, transport, size]
             if ratio is None:
                 status = "n/a (error)" if failed[kind, transport, size] else "n/a (one side only)"
-            elif (ratio >= goal) if cmp == ">=" else (ratio <= goal):
-                status = "met"
             else:
-                status = "not met"
+                status = met(ratio, cmp, goal)
         summary.append(
             {"target": label, "goal": f"{cmp} {goal}x", "ratio": ratio, "status": status}
         )
-        rows.append([label, f"{'≥' if cmp == '>=' else '≤'} {goal:g}x", fmt_ratio(ratio), status])
+        rows.append([label, goal_text(cmp, goal), fmt_ratio(ratio), status])
     print("## PERF.md targets (zmtp/pyzmq, same run)\n")
     print(md_table(["target", "goal", "ratio", "status"], rows) + "\n")
 
     notes = []
-    curve_ids = {id(r) for r in curve_results}
-    everything: list[ThrResult | LatResult] = [
-        *thr_results,
-        *curve_results,
-        *lat_results,
-        *fanout_results,
+    named: list[tuple[str, ThrResult | LatResult]] = [
+        *((f"{r.transport} {size_label(r.size)} {r.impl}", r) for r in thr_results),
+        *((f"CURVE tcp {size_label(r.size)} {r.impl}", r) for r in curve_results),
+        *((f"latency {r.impl}", r) for r in lat_results),
+        *(
+            (f"fan-out {r.subscribers} sub(s) {size_label(r.size)} {r.impl}", r)
+            for r in fanout_results
+        ),
     ]
-    for res in everything:
-        if id(res) in curve_ids:
-            assert isinstance(res, ThrResult)
-            name = f"CURVE tcp {size_label(res.size)} {res.impl}"
-        elif isinstance(res, FanoutResult):
-            name = f"fan-out {res.subscribers} sub(s) {size_label(res.size)} {res.impl}"
-        elif isinstance(res, ThrResult):
-            name = f"{res.transport} {size_label(res.size)} {res.impl}"
-        else:
-            name = f"latency {res.impl}"
+    for name, res in named:
         if res.error and len(_cell_error(res.error, 10_000)) > limit:
             notes.append(f"- {name}: error: {res.error}")
         for w in res.warnings:
@@ -2022,8 +928,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print("Notes:\n")
         print("\n".join(notes) + "\n")
 
-    elapsed = time.monotonic() - started
-    print(f"Total time: {elapsed:.1f} s (load average {_loadavg()} at the end).", flush=True)
+    elapsed = total_time(started)
 
     if args.json:
         doc = {
@@ -2035,11 +940,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             "latency": [r.to_json() for r in lat_results],
             "targets": summary,
             "elapsed_s": elapsed,
-            "load_average": {"start": load_start, "end": _loadavg()},
+            "load_average": {"start": load_start, "end": loadavg()},
         }
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=2, ensure_ascii=False)
-            f.write("\n")
+        write_json(args.json, doc)
     return 0
 
 
