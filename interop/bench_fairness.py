@@ -42,6 +42,19 @@ def _free_port() -> int:
 # -- servers ---------------------------------------------------------------------------
 
 
+async def _zmtp_serve(ctx: Any, port: int, ready: Any) -> None:
+    """The server of both zmtp engines (their sockets await alike), in ``ctx``."""
+    import zmtp
+
+    router = ctx.socket(zmtp.ROUTER, linger=0)
+    await router.bind(f"tcp://{HOST}:{port}")
+    ready.set()
+    while True:
+        msg = await router.recv_multipart()
+        if msg[0] == b"good":
+            await router.send_multipart(msg)
+
+
 def zmtp_server(port: int, ready: Any) -> None:
     import trio
 
@@ -49,13 +62,7 @@ def zmtp_server(port: int, ready: Any) -> None:
 
     async def main() -> None:
         async with zmtp.Context() as ctx:
-            router = ctx.socket(zmtp.ROUTER, linger=0)
-            await router.bind(f"tcp://{HOST}:{port}")
-            ready.set()
-            while True:
-                msg = await router.recv_multipart()
-                if msg[0] == b"good":
-                    await router.send_multipart(msg)
+            await _zmtp_serve(ctx, port, ready)
 
     trio.run(main)
 
@@ -63,18 +70,11 @@ def zmtp_server(port: int, ready: Any) -> None:
 def zmtp_asyncio_server(port: int, ready: Any) -> None:
     import asyncio
 
-    import zmtp
     import zmtp.asyncio
 
     async def main() -> None:
         async with zmtp.asyncio.Context() as ctx:
-            router = ctx.socket(zmtp.ROUTER, linger=0)
-            await router.bind(f"tcp://{HOST}:{port}")
-            ready.set()
-            while True:
-                msg = await router.recv_multipart()
-                if msg[0] == b"good":
-                    await router.send_multipart(msg)
+            await _zmtp_serve(ctx, port, ready)
 
     asyncio.run(main())
 
