@@ -858,28 +858,59 @@ def _gc(server: Child, run: Run, timeout: float) -> None:
     run.values.update(stats)
 
 
+def _start(
+    mp: Any,
+    kids: list[Child],
+    impl: str,
+    kind: str,
+    sp: dict[str, Any],
+    tag: str,
+    p: dict[str, Any],
+    conns: tuple[int, str, int],
+) -> tuple[Child, Child, int]:
+    """A scenario's start: its server (``kind``, settings ``sp``) and the peer process;
+    then the peers asked for ``conns`` (how many connections, of which socket type,
+    how many handshakes at a time). (server, peers, the server's RSS once bound.)"""
+    timeout = p["timeout"]
+    server = _server(mp, kids, impl, kind, sp, tag)
+    peers = _peers(mp, kids, p)
+    dl = time.monotonic() + timeout
+    _, endpoint, rss0 = server.expect("bound", dl)
+    peers.expect("ready", dl)
+    peers.send("connect", endpoint, *conns, timeout)
+    return server, peers, rss0
+
+
+def _accepted(peers: Child, n: int, timeout: float) -> float:
+    """Seconds until all ``n`` connections were made; a failed one ends the scenario."""
+    _, took, _ok, failed = peers.expect("connected", time.monotonic() + timeout + 5)
+    if failed:
+        raise ScenarioError(f"{failed} of {n} connections failed")
+    return float(took)
+
+
+def _rss(server: Child, timeout: float) -> tuple[int, int]:
+    """The server's RSS and peak RSS, now."""
+    server.send("rss")
+    _, rss, peak = server.expect("rss", time.monotonic() + timeout)
+    return rss, peak
+
+
 def run_router(mp: Any, impl: str, p: dict[str, Any]) -> Run:
     run = Run("router", impl)
     n, timeout = p["peers"], p["timeout"]
     with children(mp) as kids:
-        server = _server(mp, kids, impl, "router", p, "router")
-        peers = _peers(mp, kids, p)
-        dl = time.monotonic() + timeout
-        _, endpoint, rss0 = server.expect("bound", dl)
-        peers.expect("ready", dl)
-        peers.send("connect", endpoint, n, "DEALER", p["window"], timeout)
-        _, took, _ok, failed = peers.expect("connected", time.monotonic() + timeout + 5)
-        if failed:
-            raise ScenarioError(f"{failed} of {n} connections failed")
-        run.values["accept_s"] = took
+        server, peers, rss0 = _start(
+            mp, kids, impl, "router", p, "router", p, (n, "DEALER", p["window"])
+        )
+        run.values["accept_s"] = _accepted(peers, n, timeout)
         # Every peer asks once at the same moment; the server answers each.
         server.send("serve", n)
         peers.send("burst", timeout)
         _, took, _count = peers.expect("burst", time.monotonic() + timeout + 5)
         server.expect("served", time.monotonic() + timeout)
         run.values["burst_s"] = took
-        server.send("rss")
-        _, rss1, _peak = server.expect("rss", time.monotonic() + timeout)
+        rss1, _peak = _rss(server, timeout)
         run.values["per_conn_kb"] = (rss1 - rss0) / n / 1024
         run.values["rss_mib"] = rss1 / 2**20
         # Round trips to random peers, the server's clock.
@@ -903,22 +934,16 @@ def run_fanout(mp: Any, impl: str, p: dict[str, Any]) -> Run:
     run = Run("fanout", impl)
     n, timeout, count, size = p["subscribers"], p["timeout"], p["messages"], p["size"]
     with children(mp) as kids:
-        server = _server(mp, kids, impl, "xpub", {**p, "verbose": True, "hwm": count * 2}, "fanout")
-        peers = _peers(mp, kids, p)
-        dl = time.monotonic() + timeout
-        _, endpoint, rss0 = server.expect("bound", dl)
-        peers.expect("ready", dl)
-        peers.send("connect", endpoint, n, "SUB", p["window"], timeout)
-        _, took, _ok, failed = peers.expect("connected", time.monotonic() + timeout + 5)
-        if failed:
-            raise ScenarioError(f"{failed} of {n} connections failed")
-        run.values["accept_s"] = took
+        sp = {**p, "verbose": True, "hwm": count * 2}
+        server, peers, rss0 = _start(
+            mp, kids, impl, "xpub", sp, "fanout", p, (n, "SUB", p["window"])
+        )
+        run.values["accept_s"] = _accepted(peers, n, timeout)
         server.send("await_subs", n)
         peers.send("subscribe", ("all",))
         peers.expect("subscribed", time.monotonic() + timeout)
         server.expect("subs", time.monotonic() + timeout)
-        server.send("rss")
-        _, rss1, _ = server.expect("rss", time.monotonic() + timeout)
+        rss1, _ = _rss(server, timeout)
         run.values["per_sub_kb"] = (rss1 - rss0) / n / 1024
         frame_size = len(frame(b"\x55" * size))
         peers.send("expect", count * frame_size)
@@ -929,8 +954,7 @@ def run_fanout(mp: Any, impl: str, p: dict[str, Any]) -> Run:
         _, t_all, _reached = peers.expect("reached", time.monotonic() + timeout + 5)
         run.values["send_loop_s"] = t1 - t0
         run.values["delivered_s"] = t_all - t0
-        server.send("rss")
-        _, _rss, peak = server.expect("rss", time.monotonic() + timeout)
+        _, peak = _rss(server, timeout)
         run.values["peak_rss_mib"] = peak / 2**20
         _gc(server, run, timeout)
     return run
@@ -946,20 +970,15 @@ def run_lengths(mp: Any, impl: str, p: dict[str, Any]) -> Run:
     matching = bytes([7]) + fill + b"\x33" * rest
     missing = bytes([200]) + fill + b"\x33" * rest
     with children(mp) as kids:
-        server = _server(mp, kids, impl, "xpub", {**p, "hwm": p["sends"] * 2}, "lengths")
-        peers = _peers(mp, kids, p)
-        dl = time.monotonic() + timeout
-        _, endpoint, rss0 = server.expect("bound", dl)
-        peers.expect("ready", dl)
-        peers.send("connect", endpoint, 1, "SUB", 1, timeout)
+        sp = {**p, "hwm": p["sends"] * 2}
+        server, peers, rss0 = _start(mp, kids, impl, "xpub", sp, "lengths", p, (1, "SUB", 1))
         peers.expect("connected", time.monotonic() + timeout)
         server.send("await_subs", total)
         peers.send("subscribe", ("nested", lengths, per))
         peers.expect("subscribed", time.monotonic() + timeout)
         _, took = server.expect("subs", time.monotonic() + timeout * 3)
         run.values["absorb_s"] = took
-        server.send("rss")
-        _, rss1, _ = server.expect("rss", time.monotonic() + timeout)
+        rss1, _ = _rss(server, timeout)
         run.values["per_sub_b"] = (rss1 - rss0) / total
         for name, topic in (("match", matching), ("nomatch", missing)):
             server.send("send_cost", topic, p["sends"], 5)
@@ -973,22 +992,16 @@ def run_samelen(mp: Any, impl: str, p: dict[str, Any]) -> Run:
     run = Run("samelen", impl)
     timeout, total = p["timeout"], p["subscriptions"]
     with children(mp) as kids:
-        server = _server(mp, kids, impl, "xpub", {**p, "hwm": 1000}, "samelen")
-        peers = _peers(mp, kids, p)
-        dl = time.monotonic() + timeout
-        _, endpoint, rss0 = server.expect("bound", dl)
-        peers.expect("ready", dl)
-        peers.send("connect", endpoint, 1, "SUB", 1, timeout)
+        sp = {**p, "hwm": 1000}
+        server, peers, _ = _start(mp, kids, impl, "xpub", sp, "samelen", p, (1, "SUB", 1))
         peers.expect("connected", time.monotonic() + timeout)
-        server.send("rss")
-        _, rss0, _ = server.expect("rss", time.monotonic() + timeout)
+        rss0, _ = _rss(server, timeout)
         server.send("await_subs", total)
         peers.send("subscribe", ("same", total))
         peers.expect("subscribed", time.monotonic() + timeout)
         _, took = server.expect("subs", time.monotonic() + timeout * 3)
         run.values["absorb_s"] = took
-        server.send("rss")
-        _, rss1, _ = server.expect("rss", time.monotonic() + timeout)
+        rss1, _ = _rss(server, timeout)
         run.values["rss_mib"] = (rss1 - rss0) / 2**20
         run.values["per_sub_b"] = (rss1 - rss0) / total
         _gc(server, run, timeout)
