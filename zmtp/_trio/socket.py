@@ -611,11 +611,10 @@ class Socket(SocketAPI, AsyncSocketAPI):
         ``copy`` and ``track`` are pyzmq's: zmtp sends immutable ``bytes`` (a
         ``bytearray`` or ``memoryview`` is copied), so ``track=True`` returns a
         :class:`~zmtp.core.serialize.MessageTracker` that is already done."""
-        if track:
-            await self.send(data, flags, more=more)
-            return MessageTracker()
         core = self._core
-        if type(data) is bytes and not (flags or more or core.send_partial or core.closing):
+        if type(data) is bytes and not (
+            flags or more or track or core.send_partial or core.closing
+        ):
             if _cancel_requested():
                 await trio.lowlevel.checkpoint()
             if self._psend([data]):
@@ -626,6 +625,9 @@ class Socket(SocketAPI, AsyncSocketAPI):
                 return None
             await self._send_frames([data], 0)
             return None
+        if track:
+            await self.send(data, flags, more=more)
+            return MessageTracker()
         check_flags(flags)
         if more or flags & SNDMORE:
             core.hold(data)
