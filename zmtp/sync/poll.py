@@ -201,14 +201,14 @@ def _watching(socks: list[tuple[Socket, int]], watcher: Any) -> Any:
     cores = []
     try:
         for sock, _ in socks:
-            with sock._lock:
-                sock._core.watchers.append(watcher)
+            with sock.context.lock:  # the lock every touch of a core holds
+                sock.core.watchers.append(watcher)
             cores.append(sock)
         yield
     finally:
         for sock in cores:
-            with sock._lock:
-                sock._core.watchers.remove(watcher)
+            with sock.context.lock:
+                sock.core.watchers.remove(watcher)
 
 
 def select(
