@@ -93,6 +93,13 @@ def _app(
                 body, pending = sock.recv_multipart(), False
             except zmq.Again:
                 pass
+            except zmq.ZMQError as exc:
+                # EFSM: no request is outstanding any more. A relaxed REQ forgets the
+                # one it waited on as soon as a new send begins, even one that then
+                # timed out; send again rather than let this thread die.
+                if exc.errno != zmq.EFSM:
+                    raise
+                pending = False
     elif kind in ("PUSH", "PUB", "XPUB"):
         topics, n = (b"alpha", b"beta", b"gamma"), 0
         poller = zmq.Poller()
