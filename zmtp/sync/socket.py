@@ -34,7 +34,7 @@ import concurrent.futures
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from zmtp._socket_api import SocketAPI
 from zmtp.asyncio.runtime import SocketRuntime
@@ -62,6 +62,7 @@ __all__ = ["Endpoint", "Socket"]
 
 _monotonic = time.monotonic
 _TRACKER = MessageTracker()
+_T = TypeVar("_T")
 
 
 class _Waker:
@@ -329,31 +330,11 @@ class Socket(SocketAPI):
     def _send_locked(self, frames: list[bytes], flags: int) -> None:
         """Send a whole message, waiting while no peer can take it (lock held)."""
         core = self._core
-        if self._psend(frames):
-            core.send_partial = []
-            return
-        if flags & DONTWAIT:
-            raise Again(f"{core.type.name}: no peer can take a message now")
-        timeo = core.options.get("sndtimeo")
-        deadline = None if timeo < 0 else _monotonic() + timeo / 1000
-        waker = self._waker
-        cond = waker.send
-        waker.send_waiting += 1
-        try:
-            while True:
-                if deadline is None:
-                    cond.wait()
-                else:
-                    left = deadline - _monotonic()
-                    if left <= 0:
-                        raise Again(f"{core.type.name}: sndtimeo of {timeo} ms expired")
-                    cond.wait(left)
-                self._check_open()
-                if self._psend(frames):
-                    core.send_partial = []
-                    return
-        finally:
-            waker.send_waiting -= 1
+        if not self._psend(frames):
+            if flags & DONTWAIT:
+                raise Again(f"{core.type.name}: no peer can take a message now")
+            self._wait(True, lambda: self._psend(frames) or None)
+        core.send_partial = []
 
     def _recv_locked(self, flags: int) -> list[bytes]:
         """The next whole message, waiting for one (lock held)."""
@@ -361,14 +342,25 @@ class Socket(SocketAPI):
         msg = self._precv()
         if msg is not None:
             return msg
-        core = self._core
         if flags & DONTWAIT:
-            raise Again(f"{core.type.name}: no message available")
-        timeo = core.options.get("rcvtimeo")
+            raise Again(f"{self._core.type.name}: no message available")
+        return self._wait(False, self._precv)
+
+    def _wait(self, sending: bool, attempt: Callable[[], _T | None]) -> _T:
+        """Wait (lock held) until ``attempt()`` gives a result: after each wake-up the
+        core sends when a send may now succeed (``sending``) or a message came, for up
+        to ``sndtimeo``/``rcvtimeo`` (then :class:`zmtp.Again`), checking first that
+        the socket is still open."""
+        core = self._core
+        option = "sndtimeo" if sending else "rcvtimeo"
+        timeo = core.options.get(option)
         deadline = None if timeo < 0 else _monotonic() + timeo / 1000
         waker = self._waker
-        cond = waker.recv
-        waker.recv_waiting += 1
+        cond = waker.send if sending else waker.recv
+        if sending:
+            waker.send_waiting += 1
+        else:
+            waker.recv_waiting += 1
         try:
             while True:
                 if deadline is None:
@@ -376,14 +368,17 @@ class Socket(SocketAPI):
                 else:
                     left = deadline - _monotonic()
                     if left <= 0:
-                        raise Again(f"{core.type.name}: rcvtimeo of {timeo} ms expired")
+                        raise Again(f"{core.type.name}: {option} of {timeo} ms expired")
                     cond.wait(left)
                 self._check_open()
-                msg = self._precv()
-                if msg is not None:
-                    return msg
+                result = attempt()
+                if result is not None:
+                    return result
         finally:
-            waker.recv_waiting -= 1
+            if sending:
+                waker.send_waiting -= 1
+            else:
+                waker.recv_waiting -= 1
 
     # -- sending -----------------------------------------------------------------------
 
